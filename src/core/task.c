@@ -109,7 +109,9 @@ void corio__after_switch(corio_loop *l)
 static void switch_out(corio_loop *l, corio_task *cur, bool dying)
 {
     corio_task *next = NULL;
-    if (l->budget > 0 && l->rq_head) {
+    /* A shuffled run (shuffle_seed, tests) switches through the scheduler every time, which
+     * permutes the run queue; a direct switch would always take the head, in FIFO order. */
+    if (l->budget > 0 && l->rq_head && !l->shuffle) {
         l->budget--;
         next = l->rq_head;
         l->rq_head = next->rq_next;

@@ -14,10 +14,14 @@
  * a timer's slot. Each step fires or moves at least one timer down, so a run costs O(levels)
  * per step and O(levels) moves per timer, whatever the distance.
  *
- * The overflow slot (level 5, slot 0) holds timers of later epochs; its lower bound is the next
- * epoch's first tick. Nothing in the current epoch comes after that, so it is only chosen when
- * every other slot is empty, and jumping to an epoch start changes every prefix, so the slot
- * at digit 5 = 0 (this one) is cascaded right then.
+ * The overflow slot (level 5, slot 0) holds timers of later epochs; next() reports the next
+ * epoch's first tick for it. Nothing in the current epoch comes after that, so it is only the
+ * earliest when every other slot is empty, and jumping to the start of any later epoch changes
+ * every prefix, so the slot at digit 5 = 0 (this one) is cascaded right then. run() jumps
+ * straight to the start of the epoch of the earliest timer in it, found by walking the slot:
+ * stepping epoch by epoch would cost O(epochs crossed), 2^28 of them up to UINT64_MAX. A run
+ * across epochs thus costs O(overflow timers) per distinct epoch holding one; with 1 ms ticks
+ * an epoch is ~795 days, so that list is normally empty.
  */
 #include "wheel.h"
 
@@ -113,10 +117,12 @@ void corio__wheel_del(struct corio__wheel *w, struct corio__timer *t)
     unlink_timer(w, place(t->tick, w->now), t);
 }
 
+enum { NONE, IN_EPOCH, LATER_EPOCH };
+
 /* Stores the lower bound of the earliest occupied slot (see the top of the file) and returns
- * true, or returns false if the wheel is empty. Not a UINT64_MAX sentinel: that is also the
- * lower bound of a timer due at tick UINT64_MAX. */
-static bool earliest(const struct corio__wheel *w, uint64_t *at)
+ * IN_EPOCH, or LATER_EPOCH if only the overflow slot is occupied, or NONE if the wheel is empty.
+ * Not a UINT64_MAX sentinel: that is also the lower bound of a timer due at UINT64_MAX. */
+static int earliest(const struct corio__wheel *w, uint64_t *at)
 {
     uint64_t now = w->now;
     for (unsigned lvl = 0; lvl < LEVELS; lvl++) {
@@ -129,21 +135,31 @@ static bool earliest(const struct corio__wheel *w, uint64_t *at)
             unsigned hi = BITS * (lvl + 1);
             uint64_t slot = (uint64_t)__builtin_ctzll(bits);
             *at = (now >> hi << hi) | (slot << (BITS * lvl));
-            return true;
+            return IN_EPOCH;
         }
     }
     /* The overflow slot is excluded above (digit 5 of now is >= 0). It is non-empty only if
      * some tick lies in a later epoch, so now is not in the last one and this cannot wrap. */
     if (!(w->occupied[OVERFLOW_LEVEL] & ((uint64_t)1 << OVERFLOW_SLOT)))
-        return false;
+        return NONE;
     *at = ((now >> SPAN) + 1) << SPAN;
-    return true;
+    return LATER_EPOCH;
+}
+
+/* The start of the epoch of the earliest timer in the overflow slot. */
+static uint64_t overflow_epoch(const struct corio__wheel *w)
+{
+    const struct corio__timer *h = w->slots[OVERFLOW_LEVEL][OVERFLOW_SLOT].head, *t = h;
+    uint64_t min = t->tick;
+    while ((t = t->next) != h)
+        min = t->tick < min ? t->tick : min;
+    return min >> SPAN << SPAN;
 }
 
 uint64_t corio__wheel_next(const struct corio__wheel *w)
 {
     uint64_t at;
-    return earliest(w, &at) ? at : UINT64_MAX;
+    return earliest(w, &at) != NONE ? at : UINT64_MAX;
 }
 
 /* Sets now to n (>= now) and re-places the timers of every slot that n makes current. The
@@ -195,12 +211,16 @@ size_t corio__wheel_run(struct corio__wheel *w, uint64_t to_tick, corio__timer_f
     for (;;) {
         n += fire_due(w, fire, ctx);
         uint64_t at;
-        if (!earliest(w, &at) || at > to_tick)
+        int found = earliest(w, &at);
+        if (found == LATER_EPOCH && at <= to_tick)
+            at = overflow_epoch(w); /* skip the epochs holding no timer */
+        if (found == NONE || at > to_tick)
             break;
         advance(w, at); /* at > now: the slot of now at level 0 was just emptied */
     }
-    /* Nothing lies in (now, to_tick]: every occupied slot starts after to_tick, so no slot
-     * becomes current on the way and this cascades nothing and leaves nothing due at to_tick. */
+    /* Nothing is due in (now, to_tick]: every in-epoch slot starts after to_tick, so none
+     * becomes current on the way. At most the overflow slot is re-placed (into itself, when
+     * to_tick lies in a later epoch with digit 5 = 0), and nothing is left due at to_tick. */
     advance(w, to_tick);
     return n;
 }
@@ -243,7 +263,7 @@ int corio__wheel_validate(const struct corio__wheel *w)
                 struct pos p = place(t->tick, w->now);
                 if (p.lvl != lvl || p.slot != s)
                     return BAD_SLOT;
-                if (t->tick < min_tick) {
+                if (total == 1 || t->tick < min_tick) { /* the first may be UINT64_MAX */
                     min_tick = t->tick;
                     min_pos = p;
                 }
@@ -253,7 +273,7 @@ int corio__wheel_validate(const struct corio__wheel *w)
     }
     if (total != w->count)
         return BAD_COUNT;
-    uint64_t next = corio__wheel_next(w);
+    uint64_t next = corio__wheel_next(w); /* empty: min_tick stays UINT64_MAX, at "level 0" */
     if (next > min_tick || next < w->now || (min_pos.lvl == 0 && next != min_tick))
         return BAD_NEXT;
     return 0;

@@ -52,7 +52,10 @@ struct corio__wheel {
 void corio__wheel_init(struct corio__wheel *w, uint64_t now_tick);
 
 /* Links are set and cleared together (a lone armed timer links to itself), so one suffices. */
-static inline bool corio__timer_armed(const struct corio__timer *t) { return t->next != NULL; }
+static inline bool corio__timer_armed(const struct corio__timer *t)
+{
+    return t->next != NULL;
+}
 
 /* Makes t a valid, unarmed timer. */
 static inline void corio__timer_init(struct corio__timer *t)
@@ -81,7 +84,8 @@ typedef void corio__timer_fire_fn(struct corio__timer *t, void *ctx);
  * fire call (so it is not armed then, and may be re-added or freed), and w->now == t->tick
  * during the call. fire may add and delete other timers; one added with tick <= to_tick (ticks
  * below now are clamped to now) fires in this same run. Returns the number fired. Costs
- * O(levels) per occupied slot reached, not per tick crossed. */
+ * O(levels) per occupied slot reached, not per tick crossed; timers in later 2^36-tick epochs
+ * add O(their number) per epoch that holds one. */
 size_t corio__wheel_run(struct corio__wheel *w, uint64_t to_tick, corio__timer_fire_fn *fire,
                         void *ctx);
 
