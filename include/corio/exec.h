@@ -12,8 +12,10 @@
  * be interrupted: by default the task keeps waiting for it (shielded), because fn may be using
  * memory the task owns, and then returns -ECANCELED / -ETIMEDOUT with *result still set to fn's
  * result so the caller can release what fn produced. With CORIO_EXEC_ABANDON the task returns
- * at once instead, and fn's result is handed to opts.abandoned on the executor thread when fn
- * finishes: arg must then be owned by the job, not by the task's stack.
+ * at once instead, and ownership of arg passes to opts.abandoned whenever the call returns an
+ * error: it is called on the executor thread with fn's result when fn finishes, or, if fn never
+ * started, on the waiting task's loop with the negative error as result. arg must then be owned
+ * by the job, not by the task's stack.
  */
 #ifndef CORIO_EXEC_H
 #define CORIO_EXEC_H
@@ -32,9 +34,9 @@ typedef intptr_t (*corio_exec_fn)(void *arg);
 
 struct corio_exec_opts {
     unsigned flags;         /* CORIO_EXEC_* */
-    void (*abandoned)(void *arg, intptr_t result); /* with CORIO_EXEC_ABANDON: called on the
-                                                    * executor thread with fn's result when the
-                                                    * waiter has gone; owns arg from then on */
+    void (*abandoned)(void *arg, intptr_t result); /* with CORIO_EXEC_ABANDON: called once the
+                                                    * waiter has gone with an error (see above);
+                                                    * owns arg from then on */
     const char *what;       /* shown in task listings while waiting; NULL = "executor" */
     uint64_t _reserved[2];
 };
