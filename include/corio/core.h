@@ -80,9 +80,10 @@ struct corio_run_opts {
 /* Runs main(arg) as the main task of a new loop (one per worker) and returns when it has
  * finished and every task in the loop's top group has been cancelled and reaped, like
  * asyncio.run(). Returns main's result (with workers > 1: the first negative result of any
- * worker, else worker 0's). May be called again after it returns, but not nested. Blocks the
- * calling thread. Signals SIGINT, SIGTERM and SIGHUP are blocked in every corio thread during
- * the run and read through a signalfd; if no task waits for one of them when it arrives, the
+ * worker, else worker 0's); a main that was cancelled (corio_shutdown) and returns -ECANCELED
+ * counts as 0. May be called again after it returns, but not nested. Blocks the
+ * calling thread. Signals SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are blocked in every
+ * corio thread during the run and read through a signalfd; if no task waits for one of them when it arrives, the
  * default action happens as without corio (see corio/signal.h). Errors: -ENOMEM, -EMFILE,
  * -EINVAL (bad option), -EBUSY (already running on this thread). o may be NULL for defaults;
  * it is borrowed for the call. */
@@ -166,8 +167,9 @@ CORIO_API corio_task *corio_self(void);
 CORIO_API uint64_t corio_task_id(const corio_task *t);
 CORIO_API const char *corio_task_name(const corio_task *t);
 
-/* True if the current task has been asked to cancel (even inside a shield), so long
- * computations without blocking calls can stop early. */
+/* True if the current task has been asked to cancel (even inside a shield). A long
+ * computation should call corio_yield() now and then (which also lets a cancel arrive and the
+ * clock move) and can check this to stop early. */
 CORIO_API bool corio_cancelled(void);
 
 /* Returns -ECANCELED if the current task is cancelled and not shielded, -ETIMEDOUT if the

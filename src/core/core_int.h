@@ -85,6 +85,7 @@ struct corio__stack_pool {
     size_t cache;                 /* free stacks kept resident */
     struct corio__stack *free;    /* LIFO of free stacks */
     size_t nfree, capfree;
+    size_t ntrimmed;              /* free[0..ntrimmed) had their pages returned to the kernel */
     char *slab_next, *slab_end;   /* carving area of the current slab */
     size_t slab_stride;           /* bytes per stack in the current slab (stack + guard) */
     bool slab_guarded;
@@ -100,6 +101,9 @@ int corio__stack_get(struct corio__stack_pool *p, size_t size, struct corio__sta
 void corio__stack_put(struct corio__stack_pool *p, struct corio__stack *s);
 void corio__stack_pool_init(struct corio__stack_pool *p, size_t size, size_t cache);
 void corio__stack_pool_deinit(struct corio__stack_pool *p);
+/* Returns the pages of the coldest free stacks beyond the cache to the kernel. Called by the
+ * loop when it is about to sleep. */
+void corio__stack_pool_trim(struct corio__stack_pool *p);
 size_t corio__page_size(void);
 void corio__stack_guard_budget_set(size_t stacks);
 

@@ -394,21 +394,30 @@ static int give_up(struct corio__exec *x, struct job *j, int err, intptr_t *resu
     return err;
 }
 
+/* An ABANDON call failing before submission still hands arg over, so that "an error means
+ * abandoned() owns arg" holds for every error. */
+static int refuse(const struct corio_exec_opts *o, void *arg, int rc)
+{
+    if (o && (o->flags & CORIO_EXEC_ABANDON) && o->abandoned)
+        o->abandoned(arg, rc);
+    return rc;
+}
+
 int corio_exec_run(const struct corio_exec_opts *o, corio_exec_fn fn, void *arg, intptr_t *result)
 {
     corio_task *self = corio__self_checked("corio_exec_run");
     CORIO_ASSERT(fn != NULL);
     int rc = corio_check(); /* a task that already has to stop submits nothing */
     if (rc < 0)
-        return rc;
+        return refuse(o, arg, rc);
     struct corio__exec *x;
     if ((rc = exec_get(self->loop->rt, &x)) < 0)
-        return rc;
+        return refuse(o, arg, rc);
     const char *what = o && o->what ? o->what : "executor";
     struct job local, *j = &local;
     bool abandon = o && (o->flags & CORIO_EXEC_ABANDON);
     if (abandon && !(j = malloc(sizeof(*j))))
-        return -ENOMEM;
+        return refuse(o, arg, -ENOMEM);
     *j = (struct job){
         .msg.fn = done_handler,
         .fn = fn,
@@ -420,7 +429,7 @@ int corio_exec_run(const struct corio_exec_opts *o, corio_exec_fn fn, void *arg,
     };
     corio__list_init(&j->node);
     if ((rc = submit(x, j)) < 0) {
-        job_release(j);
+        never_ran(j, rc);
         return rc;
     }
     while (!j->completed) {

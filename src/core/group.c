@@ -44,7 +44,9 @@ void corio__group_child_done(corio_group *g, corio_task *t)
         corio_log(CORIO_LOG_WARN, "core", "background task '%s' (id %llu, spawned at %s) failed: %s",
                   t->name, (unsigned long long)t->id, t->site ? t->site : "?",
                   corio_strerror(t->result));
-    } else if (failed && g->err == 0) {
+    } else if (failed && g->err == 0 && g != &g->loop->top) {
+        /* The top group never fails fast: one background task's error must not stop the
+         * service; whoever joins it gets the error. */
         g->err = t->result;
         corio__group_cancel(g);
     }

@@ -250,6 +250,8 @@ static void poll_once(corio_loop *l)
 {
     struct epoll_event ev[MAX_EVENTS];
     int timeout = poll_timeout_ms(l);
+    if (timeout != 0)
+        corio__stack_pool_trim(&l->stacks); /* about to sleep: a good time to give memory back */
     int n = epoll_wait(l->epfd, ev, MAX_EVENTS, timeout);
     if (n < 0)
         n = 0; /* EINTR: a signal; the signalfd reports it */
@@ -325,6 +327,7 @@ void corio__loop_run(corio_loop *l)
     l->sched_fiber = __tsan_get_current_fiber();
 #endif
     corio__overflow_handler_install(l);
+    corio__loop_update_time(l); /* the loop may have been created a while ago */
     for (;;) {
         if (l->rq_head) {
             if (l->shuffle)

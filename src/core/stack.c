@@ -147,6 +147,8 @@ int corio__stack_get(struct corio__stack_pool *p, size_t size, struct corio__sta
     if (size == 0 || size == p->size) {
         if (p->nfree) {
             *out = p->free[--p->nfree];
+            if (p->ntrimmed > p->nfree)
+                p->ntrimmed = p->nfree;
             return 0;
         }
         if (p->slab_next == NULL || (size_t)(p->slab_end - p->slab_next) < p->slab_stride) {
@@ -201,8 +203,6 @@ void corio__stack_put(struct corio__stack_pool *p, struct corio__stack *s)
             atomic_fetch_add(&guard_budget, 1);
         return;
     }
-    if (p->nfree >= p->cache)
-        madvise(s->lo, s->size, MADV_DONTNEED); /* keep the address, give back the pages */
     if (p->nfree == p->capfree) {
         size_t cap = p->capfree ? p->capfree * 2 : 64;
         struct corio__stack *f = realloc(p->free, cap * sizeof(*f));
@@ -215,6 +215,38 @@ void corio__stack_put(struct corio__stack_pool *p, struct corio__stack *s)
         p->capfree = cap;
     }
     p->free[p->nfree++] = *s;
+}
+
+static int by_address(const void *a, const void *b)
+{
+    const struct corio__stack *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Why here and not in stack_put: madvise costs a TLB shootdown, and a burst of a million
+ * finishing tasks would pay it a million times. The free list is a LIFO, so its bottom holds
+ * the coldest stacks; beyond the cache they are sorted by address and released with one
+ * madvise per run of adjacent stacks (a slab's stacks are contiguous), when the loop idles. */
+void corio__stack_pool_trim(struct corio__stack_pool *p)
+{
+    if (p->nfree <= p->cache + p->ntrimmed)
+        return;
+    size_t end = p->nfree - p->cache;
+    struct corio__stack *cold = p->free + p->ntrimmed;
+    size_t n = end - p->ntrimmed;
+    qsort(cold, n, sizeof(*cold), by_address);
+    for (size_t i = 0; i < n;) {
+        char *lo = cold[i].lo;
+        char *hi = lo + cold[i].size;
+        size_t j = i + 1;
+        while (j < n && !cold[j].guarded && !cold[i].guarded && cold[j].lo == hi) {
+            hi += cold[j].size;
+            j++;
+        }
+        madvise(lo, (size_t)(hi - lo), MADV_DONTNEED); /* keep the addresses, drop the pages */
+        i = j;
+    }
+    p->ntrimmed = end;
 }
 
 void corio__stack_pool_deinit(struct corio__stack_pool *p)

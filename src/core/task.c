@@ -344,7 +344,8 @@ static void task_finish(corio_loop *l, corio_task *t)
     corio__waitq_wake_all(&t->joiners, 0);
     corio__group_child_done(t->group, t);
     if (t->is_main) {
-        l->result = t->result;
+        /* As in groups: a main that was asked to cancel (shutdown) and says so succeeded. */
+        l->result = t->result == -ECANCELED && t->cancelled ? 0 : t->result;
         corio__group_cancel(&l->top);
     }
 }
