@@ -10,7 +10,7 @@
  * The parser's header is not public yet (it becomes part of corio/http.h), hence the relative
  * include.
  */
-#include "../src/http/parser.h"
+#include "corio/http_parser.h"
 
 #include <errno.h>
 #include <stdio.h>

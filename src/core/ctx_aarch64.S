@@ -10,6 +10,18 @@
  * corio__ctx_make() (ctx.h) builds a new frame with x30 = corio__ctx_boot, x19 = entry and
  * x20 = argument. */
 #if defined(__aarch64__)
+/* Branch Target Identification (-mbranch-protection=bti|standard, the default of some
+ * distributions): a landing pad where an indirect call (or a linker veneer) may arrive, and a
+ * note telling the linker this object is BTI-clean. Without the note, linking this one object
+ * silently drops BTI for the whole program. corio__ctx_boot needs no pad: it is entered by ret,
+ * which BTI does not check. */
+#if defined(__ARM_FEATURE_BTI_DEFAULT) && __ARM_FEATURE_BTI_DEFAULT
+#define BTI_C hint #34 /* bti c; a no-op on cores without BTI */
+#define FEATURE_1_BTI 1
+#else
+#define BTI_C
+#define FEATURE_1_BTI 0
+#endif
     .text
     .p2align 4
     .globl corio__ctx_switch
@@ -17,6 +29,7 @@
     .type corio__ctx_switch, %function
 corio__ctx_switch:
     .cfi_startproc
+    BTI_C
     sub sp, sp, #176
     stp x19, x20, [sp, #0]
     stp x21, x22, [sp, #16]
@@ -62,5 +75,16 @@ corio__ctx_boot:
     brk #0              /* the entry function never returns */
     .cfi_endproc
     .size corio__ctx_boot, .-corio__ctx_boot
+
+#if FEATURE_1_BTI
+    /* NT_GNU_PROPERTY_TYPE_0 with GNU_PROPERTY_AARCH64_FEATURE_1_AND = BTI. PAC is not claimed:
+     * the saved x30 is stored unsigned (a first frame built in C could not be signed). */
+    .pushsection .note.gnu.property, "a"
+    .p2align 3
+    .word 4, 16, 5      /* n_namesz, n_descsz, n_type */
+    .asciz "GNU"
+    .word 0xc0000000, 4, FEATURE_1_BTI, 0 /* pr_type, pr_datasz, pr_data, padding */
+    .popsection
+#endif
 #endif
     .section .note.GNU-stack,"",%progbits

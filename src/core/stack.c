@@ -376,6 +376,12 @@ __attribute__((no_sanitize("address"))) void corio__stack_check_canary(corio_tas
 {
     if (t->stack.guarded)
         return;
+    /* Reading a page the task never touched would fault it in (and on some kernels allocate
+     * it), doubling the memory of an idle task. An overflow would have made the page
+     * resident, so a non-resident page needs no look. */
+    unsigned char resident = 0;
+    if (mincore(t->stack.lo, corio__page_size(), &resident) == 0 && !(resident & 1))
+        return;
     const unsigned char *p = (const unsigned char *)t->stack.lo;
     unsigned char acc = 0;
     for (int i = 0; i < CANARY_BYTES; i++)

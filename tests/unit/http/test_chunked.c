@@ -103,7 +103,7 @@ static void pieces(const char *s, size_t n, const struct corio_http_limits *lim,
 static int check_n(const char *s, size_t n, const struct corio_http_limits *lim, struct result *r)
 {
     struct result b, c, dsc;
-    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    size_t *cuts = calloc(n + 1, sizeof *cuts);
 
     whole(s, n, lim, r, false);
     for (size_t k = 0; k < n; k++)
