@@ -27,6 +27,7 @@
 #include "corio/sync.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 enum { DEFAULT_MAX_CONNS = 10000, ACCEPT_BURST = 64 };
@@ -41,7 +42,7 @@ struct corio_server {
     corio_group *conns;         /* G, while running */
     corio_task *acceptor;       /* A's handle, while A may be running */
     int acc_rc;                 /* why A ended */
-    size_t open;
+    _Atomic size_t open; /* written by the loop only; read by scrapes on any thread */
     uint64_t accepted, failed, full_waits, spawn_errors;
     bool ran, running, stopping;
 };
@@ -77,7 +78,8 @@ static int conn_main(void *arg)
         corio_stream_close(s);
     }
     conn_result(srv, c, rc);
-    srv->open--;
+    atomic_store_explicit(&srv->open, atomic_load_explicit(&srv->open, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
     corio_sem_release(srv->slots);
     free(c);
     return 0;
@@ -95,11 +97,13 @@ static int start_conn(corio_server *srv, int fd, const corio_addr *peer)
             .name = srv->o.conn_name ? srv->o.conn_name : "conn",
             .stack_size = srv->o.conn_stack_size,
         };
-        srv->open++;
+        atomic_store_explicit(&srv->open, atomic_load_explicit(&srv->open, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
         rc = corio_spawn_ex(srv->conns, &so, conn_main, c, NULL, CORIO__SITE);
         if (rc == 0)
             return 0;
-        srv->open--;
+        atomic_store_explicit(&srv->open, atomic_load_explicit(&srv->open, memory_order_relaxed) - 1,
+                          memory_order_relaxed);
         free(c);
     }
     srv->spawn_errors++;
@@ -249,14 +253,14 @@ bool corio_server_draining(const corio_server *srv)
 
 size_t corio_server_conns(const corio_server *srv)
 {
-    return srv->open;
+    return atomic_load_explicit(&srv->open, memory_order_relaxed);
 }
 
 void corio_server_stats(const corio_server *srv, struct corio_server_stats *out)
 {
     memset(out, 0, sizeof(*out));
     out->accepted = srv->accepted;
-    out->open = srv->open;
+    out->open = atomic_load_explicit(&srv->open, memory_order_relaxed);
     out->failed = srv->failed;
     out->full_waits = srv->full_waits;
     out->spawn_errors = srv->spawn_errors;
