@@ -36,10 +36,12 @@
 # with aiohttp, uvicorn and uvloop), SERVERS, TESTS, RAW (every raw line; default
 # $BUILD_DIR/bench-http-raw.txt), WRK_LOG (wrk's full output of every run; default
 # $BUILD_DIR/bench-http-wrk.txt), NICE (default 0: a niceness for wrk and the servers; on a
-# shared machine a negative one, as root, keeps other work off the two CPUs during the runs,
-# at that work's expense). A server whose program is missing is skipped with a note
-# (corio-demo before it is built). Progress goes to stderr. Descriptor limits are raised here
-# (ulimit -n), for wrk, the servers and the idle client: never in the library.
+# shared machine a negative one, as root, gives them the larger share of the CPUs), CHRT
+# (default empty: chrt(1) options for wrk and the servers, e.g. "-f 1" for SCHED_FIFO, so a
+# woken server or wrk preempts other work at once instead of waiting for its time slice; the
+# kernel's RT throttling still leaves others 5%). A server whose program is missing is skipped
+# with a note (corio-demo before it is built). Progress goes to stderr. Descriptor limits are
+# raised here (ulimit -n), for wrk, the servers and the idle client: never in the library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +55,7 @@ IDLE_CONNS=${IDLE_CONNS:-10000}
 PORT_BASE=${PORT_BASE:-28000}
 PYTHON=${PYTHON:-/usr/bin/python3}
 NICE=${NICE:-0}
+CHRT=${CHRT:-}
 SERVERS=${SERVERS:-"ceiling corio corio_w2 nginx go aiohttp uvicorn"}
 TESTS=${TESTS:-"plaintext json pipeline c1000 idle"}
 RAW=${RAW:-$BUILD_DIR/bench-http-raw.txt}
@@ -178,6 +181,8 @@ start_server() {
     local cmd
     mapfile -t cmd < <(server_cmd "$name" "$port")
     [ "$NICE" = 0 ] || cmd=(nice -n "$NICE" "${cmd[@]}")
+    # shellcheck disable=SC2206 # CHRT is a list of options
+    [ -z "$CHRT" ] || cmd=(chrt $CHRT "${cmd[@]}")
     [ -n "${shown_cmd[$name]:-}" ] || shown_cmd[$name]=$(show_cmd "$port" "${cmd[@]}")
     # taskset and env exec the server, so $! is the server's own pid.
     "${cmd[@]}" >>"$tmp/$name.log" 2>&1 &
@@ -233,7 +238,7 @@ cpu_ticks() { # utime + stime of the process tree, all threads, in clock ticks
 }
 
 cpu_busy() { # CPU: "busy total" clock ticks from /proc/stat (busy includes steal)
-    awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+    awk -v c="cpu$1" '$1 == c { b = $2 + $3 + $4 + $7 + $8 + $9; print b, b + $5 + $6 }' /proc/stat
 }
 
 rss_kib() { # VmRSS of the process tree
@@ -265,6 +270,8 @@ wrk_test() {
         "http://127.0.0.1:$port$path")
     [ "$test" = pipeline ] && cmd+=(-- "$DEPTH")
     [ "$NICE" = 0 ] || cmd=(nice -n "$NICE" "${cmd[@]}")
+    # shellcheck disable=SC2206 # CHRT is a list of options
+    [ -z "$CHRT" ] || cmd=(chrt $CHRT "${cmd[@]}")
     [ -n "${test_cmd[$test]:-}" ] ||
         test_cmd[$test]=$(show_cmd "$port" "${cmd[@]}")
     local t0 t1 out b0 b1
@@ -285,10 +292,11 @@ wrk_test() {
     local rps reqs p99 errs
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     reqs=$(awk '/ requests in / {print $1}' <<<"$out")
-    # p99 in ms, from wrk's "99%  1.23ms" (units us, ms, s or m).
+    # p99 in ms, from wrk's "99%  1.23ms" (units us, ms, s or m); "-" for 0.00us, which wrk prints
+    # when it has too few samples (pipelined runs, where it times batches).
     p99=$(awk '$1 == "99%" { v = $2; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
         f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1;
-        if (v + 0 == 0) print "-"; else printf "%.3f\n", v * f }' <<<"$out") # wrk prints 0.00us when it has too few samples
+        if (v + 0 == 0) print "-"; else printf "%.3f\n", v * f }' <<<"$out")
     errs=$(awk '/Socket errors:/ { gsub(/,/, ""); n += $4 + $6 + $8 + $10 }
         /Non-2xx or 3xx responses:/ { n += $5 } END { print n + 0 }' <<<"$out")
     if [ -z "$rps" ] || [ -z "$reqs" ]; then
@@ -428,7 +436,7 @@ echo "date: $start_date"
 echo "machine: $(uname -m), $(nproc) CPUs, $cpu_model, kernel $(uname -r)"
 echo "wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}') pinned to CPU $WRK_CPU, servers to CPU" \
     "$SERVER_CPU (corio_w2: CPUs $W2_CPUS); $ROUNDS interleaved rounds, medians;" \
-    "${DURATION} s per run; descriptor limit $FD_LIMIT; niceness $NICE"
+    "${DURATION} s per run; descriptor limit $FD_LIMIT; niceness $NICE; chrt ${CHRT:-none}"
 echo "load average: $start_load at start, $end_load at end"
 [ -f "$tmp/skipped" ] && sed 's/^/note: /' "$tmp/skipped"
 echo
@@ -494,14 +502,18 @@ for s in "${servers[@]}"; do
     echo "$s: ${shown_cmd[$s]:-}"
 done
 has go &&
-    echo "go build: cd \$TMP/go/src && GOPATH=\$TMP/go/path GOCACHE=\$TMP/go/cache GO111MODULE=off GOFLAGS= GOPROXY=off go build -o \$TMP/go/go_server main.go  (main.go = bench/peers/go_server.go)"
+    echo "go build: cd \$TMP/go/src && GOPATH=\$TMP/go/path GOCACHE=\$TMP/go/cache" \
+        "GO111MODULE=off GOFLAGS= GOPROXY=off go build -o \$TMP/go/go_server main.go" \
+        "(main.go = bench/peers/go_server.go)"
 for t in "${wrk_tests[@]}"; do
     echo "$t: ${test_cmd[$t]:-}"
 done
 if $do_idle; then
-    echo "idle: $PYTHON bench/http_idle.py \$PORT $IDLE_CONNS   (VmRSS of the server's process tree before it, and 2 s after it prints ready)"
+    echo "idle: $PYTHON bench/http_idle.py \$PORT $IDLE_CONNS   (VmRSS of the server's process" \
+        "tree before it, and 2 s after it prints ready)"
 fi
-echo "CPU per request: utime+stime of the server's process tree (/proc/<pid>/stat, all threads) after minus before the wrk run, divided by wrk's request count"
+echo "CPU per request: utime+stime of the server's process tree (/proc/<pid>/stat, all" \
+    "threads) after minus before the wrk run, divided by wrk's request count"
 echo '```'
 echo
 

@@ -14,9 +14,10 @@
  *
  * Invariants: a connection's carry buffer holds only the unfinished tail of a request (bytes
  * after the last "\r\n\r\n" seen), at most CARRY_MAX bytes, and is allocated only while there
- * is such a tail (wrk never splits a request, so an idle connection costs its 48-byte struct); pending output exists only while
- * EPOLLOUT is armed, and no input is read from a connection while it has pending output (so a
- * client that does not read cannot make the probe buffer without bound).
+ * is such a tail (wrk never splits a request, so an idle connection costs its 48-byte struct);
+ * pending output exists only while EPOLLOUT is armed, and no input is read from a connection
+ * while it has pending output (so a client that does not read cannot make the probe buffer
+ * without bound).
  *
  * Deliberately not here: parsing (no method, header or body handling: a request with a body
  * would be misread), keep-alive rules, timeouts, limits, and any use of the corio library. It
