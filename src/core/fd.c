@@ -103,6 +103,14 @@ int corio_fd_wait(int fd, unsigned events)
     return rc;
 }
 
+void corio__fd_unready(int fd, unsigned events);
+void corio__fd_unready(int fd, unsigned events)
+{
+    corio_loop *l = corio__tls_loop;
+    if (l && fd >= 0 && (size_t)fd < l->nfds)
+        l->fds[fd].ready &= (uint8_t)~events;
+}
+
 void corio_fd_forget(int fd)
 {
     corio_loop *l = corio__tls_loop;

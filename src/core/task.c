@@ -543,6 +543,7 @@ int64_t corio_after(int64_t ns)
 struct corio__local {
     uint32_t refs; /* must stay first: spawn bumps it without knowing the struct */
     uint32_t len;  /* bytes of data[] for copies */
+    uint32_t depth; /* nodes from this one to the end of the list */
     struct corio__local *next;
     const corio_local_key *key;
     void *value;
@@ -580,6 +581,7 @@ static int local_compact(corio_task *t)
         memcpy(c, n, sizeof(*c) + n->len);
         c->refs = 1;
         c->next = NULL;
+        c->depth = 0; /* set below */
         if (n->len)
             c->value = c->data;
         *tail = c;
@@ -587,14 +589,18 @@ static int local_compact(corio_task *t)
     }
     local_release(t->locals);
     t->locals = head;
+    uint32_t d = 0;
+    for (struct corio__local *m = head; m; m = m->next)
+        d++;
+    for (struct corio__local *m = head; m; m = m->next)
+        m->depth = d--;
     return 0;
 }
 
 static int local_push(corio_task *t, struct corio__local *n)
 {
-    size_t len = 0;
-    for (struct corio__local *m = t->locals; m; m = m->next)
-        len++;
+    size_t len = t->locals ? t->locals->depth : 0;
+    n->depth = (uint32_t)len + 1;
     n->refs = 1;
     n->next = t->locals; /* the task's reference moves to the new head */
     t->locals = n;

@@ -46,14 +46,11 @@ const char *corio__http_mw_route(corio_http_req *r, corio_http_chain *c)
     return corio_http_req_route(r);
 }
 
-int corio_http_access_log_mw(corio_http_req *req, corio_http_resp *resp, corio_http_chain *next,
-                             void *ctx)
+static __attribute__((noinline)) int log_one(corio_http_req *req, corio_http_resp *resp,
+                                               corio_http_chain *next,
+                                               const struct corio_http_access_log_opts *o, int rc,
+                                               int64_t t0)
 {
-    const struct corio_http_access_log_opts *o = ctx;
-    int64_t t0 = corio_now();
-    int rc = corio_http_next(req, resp, next);
-    if (!corio_log_enabled(CORIO_LOG_INFO))
-        return rc;
     double ms = (double)(corio_now() - t0) / 1e6;
     /* The router answers a failed handler at once (500/503); should nothing have been sent,
      * the server answers 500 after we return. */
@@ -80,4 +77,14 @@ int corio_http_access_log_mw(corio_http_req *req, corio_http_resp *resp, corio_h
     };
     corio_log_fields(CORIO_LOG_INFO, sub, msg, f, failed ? 9 : 8);
     return rc;
+}
+
+int corio_http_access_log_mw(corio_http_req *req, corio_http_resp *resp, corio_http_chain *next,
+                             void *ctx)
+{
+    int64_t t0 = corio_now();
+    int rc = corio_http_next(req, resp, next);
+    if (!corio_log_enabled(CORIO_LOG_INFO))
+        return rc;
+    return log_one(req, resp, next, ctx, rc, t0);
 }

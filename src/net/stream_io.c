@@ -55,10 +55,20 @@ static void sigpipe_restore(struct sigpipe_guard *g, int err)
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
+void corio__fd_unready(int fd, unsigned events);
+
 static ssize_t fd_read(corio_stream *s, void *buf, size_t len)
 {
     for (;;) {
         ssize_t n = read(s->fd, buf, len);
+        if (n > 0 && (size_t)n < len && s->is_sock) {
+            /* A short read emptied the socket: readiness seen before it is stale, and any
+             * later data brings a new edge. */
+            s->drained = true;
+            corio__fd_unready(s->fd, CORIO_READ);
+        } else {
+            s->drained = false;
+        }
         if (n >= 0)
             return n;
         if (errno == EINTR)
@@ -111,6 +121,10 @@ static ssize_t fd_writev(corio_stream *s, const struct iovec *iov, int n)
 
 static int fd_wait_readable(corio_stream *s)
 {
+    if (s->drained) {
+        s->drained = false;
+        return corio_fd_wait(s->fd, CORIO_READ);
+    }
     for (;;) {
         struct pollfd p = {.fd = s->fd, .events = POLLIN};
         int n = poll(&p, 1, 0);

@@ -57,13 +57,9 @@ static void advance(struct iov_pos *p, size_t w)
 }
 
 /* One transport write from position p. */
-static ssize_t write_from(corio_stream *s, const struct iov_pos *p)
+static __attribute__((noinline)) ssize_t write_from_copy(corio_stream *s, const struct iov_pos *p)
 {
     int left = p->n - p->i;
-    if (p->off == 0) {
-        int cnt = left < IOV_MAX ? left : IOV_MAX;
-        return s->ops->writev(s, (const struct iovec *)(const void *)(p->iov + p->i), cnt);
-    }
     struct iovec v[COPY_BATCH];
     int cnt = left < COPY_BATCH ? left : COPY_BATCH;
     for (int k = 0; k < cnt; k++) {
@@ -73,6 +69,16 @@ static ssize_t write_from(corio_stream *s, const struct iov_pos *p)
     v[0].iov_base = (char *)v[0].iov_base + p->off;
     v[0].iov_len -= p->off;
     return s->ops->writev(s, v, cnt);
+}
+
+static ssize_t write_from(corio_stream *s, const struct iov_pos *p)
+{
+    int left = p->n - p->i;
+    if (p->off == 0) {
+        int cnt = left < IOV_MAX ? left : IOV_MAX;
+        return s->ops->writev(s, (const struct iovec *)(const void *)(p->iov + p->i), cnt);
+    }
+    return write_from_copy(s, p);
 }
 
 int corio_stream_writev(corio_stream *s, const corio_iov *iov, int n)
