@@ -83,10 +83,10 @@ struct corio_run_opts {
  * worker, else worker 0's); a main that was cancelled (corio_shutdown) and returns -ECANCELED
  * counts as 0. May be called again after it returns, but not nested. Blocks the
  * calling thread. Signals SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 are blocked in every
- * corio thread during the run and read through a signalfd; if no task waits for one of them when it arrives, the
- * default action happens as without corio (see corio/signal.h). Errors: -ENOMEM, -EMFILE,
- * -EINVAL (bad option), -EBUSY (already running on this thread). o may be NULL for defaults;
- * it is borrowed for the call. */
+ * corio thread during the run and read through a signalfd; if no task waits for one of them when it
+ * arrives, the default action happens as without corio (see corio/signal.h). Errors: -ENOMEM,
+ * -EMFILE, -EINVAL (bad option), -EBUSY (already running on this thread). o may be NULL for
+ * defaults; it is borrowed for the call. */
 CORIO_API int corio_run(const struct corio_run_opts *o, corio_fn main, void *arg);
 
 /* The current time of this loop in ns (cached once per loop iteration, so cheap). Task
@@ -134,13 +134,12 @@ CORIO_API int corio_spawn_ex(corio_group *g, const struct corio_spawn_opts *o, c
 /* corio_spawn(g, fn, arg): spawn with the function's name as the task name.
  * corio_spawn_task(g, fn, arg, &t): the same, keeping a handle to join.
  * corio_spawn_named(g, "name", fn, arg, &t): an explicit name (t may be NULL). */
-#define corio_spawn(g, fn, arg)                                                                  \
+#define corio_spawn(g, fn, arg)                                                                    \
     corio_spawn_ex((g), &(struct corio_spawn_opts){.name = #fn}, (fn), (arg), NULL, CORIO__SITE)
-#define corio_spawn_task(g, fn, arg, out)                                                        \
+#define corio_spawn_task(g, fn, arg, out)                                                          \
     corio_spawn_ex((g), &(struct corio_spawn_opts){.name = #fn}, (fn), (arg), (out), CORIO__SITE)
-#define corio_spawn_named(g, nm, fn, arg, out)                                                 \
-    corio_spawn_ex((g), &(struct corio_spawn_opts){.name = (nm)}, (fn), (arg), (out),          \
-                   CORIO__SITE)
+#define corio_spawn_named(g, nm, fn, arg, out)                                                     \
+    corio_spawn_ex((g), &(struct corio_spawn_opts){.name = (nm)}, (fn), (arg), (out), CORIO__SITE)
 
 /* Waits for t to finish and stores its result in *result (may be NULL). On success (0) the
  * handle is released: t must not be used again. If the waiting task is cancelled or a deadline
@@ -190,8 +189,8 @@ CORIO_API int corio_group_open(corio_group **out);
  * all succeeded, else the error of the first child that failed (the others were cancelled when
  * it failed). If the waiting task is cancelled or a deadline passes, the children are cancelled
  * and reaped first (this part does not obey the deadline; children stop at their next blocking
- * call) and -ECANCELED / -ETIMEDOUT is returned. Any task of the loop may wait (e.g. a shutdown step
- * waiting for a server's connections), except a child of g. Suspends. */
+ * call) and -ECANCELED / -ETIMEDOUT is returned. Any task of the loop may wait (e.g. a shutdown
+ * step waiting for a server's connections), except a child of g. Suspends. */
 CORIO_API int corio_group_wait(corio_group *g);
 
 /* Cancels every child; later spawns into g fail with -ECANCELED. Does not suspend. */
@@ -215,11 +214,11 @@ CORIO_API corio_group *corio_top_group(void);
  * Deadlines and shields: scopes on the calling task's stack, left in reverse order of entry.
  */
 typedef struct corio_deadline {
-    int64_t at;        /* this scope's own deadline */
-    int64_t _eff;      /* effective deadline (min with outer scopes unless shielded) */
+    int64_t at;   /* this scope's own deadline */
+    int64_t _eff; /* effective deadline (min with outer scopes unless shielded) */
     struct corio_deadline *_prev;
-    unsigned _shield;  /* non-zero: this scope or an outer one shields */
-    unsigned _hit;     /* a blocking call in scope returned -ETIMEDOUT because of this scope */
+    unsigned _shield; /* non-zero: this scope or an outer one shields */
+    unsigned _hit;    /* a blocking call in scope returned -ETIMEDOUT because of this scope */
 } corio_deadline;
 
 /* Enters a deadline scope: every blocking call until corio_deadline_leave() returns -ETIMEDOUT
@@ -254,7 +253,10 @@ typedef struct corio_local_key {
 } corio_local_key;
 
 /* Defines a key: static corio_local_key REQUEST_ID = CORIO_LOCAL_KEY("request_id"); */
-#define CORIO_LOCAL_KEY(n) {.name = (n)}
+#define CORIO_LOCAL_KEY(n)                                                                         \
+    {                                                                                              \
+        .name = (n)                                                                                \
+    }
 
 /* Sets the calling task's value for k to value (borrowed: it must stay valid as long as this
  * task or a child may read it). Errors: -ENOMEM. */

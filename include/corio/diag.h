@@ -13,15 +13,15 @@ extern "C" {
 
 struct corio_task_info {
     uint64_t id;
-    const char *name;      /* view, valid during the callback */
-    const char *state;     /* "running", "runnable" or "waiting" */
-    const char *waits_on;  /* e.g. "sleep", "fd read", "chan get", "group wait"; NULL unless
-                            * waiting */
-    int64_t wait_arg;      /* detail for waits_on: the fd, the task id joined, ... */
-    int64_t age_ns;        /* since spawn */
-    int64_t deadline_ns;   /* effective deadline (absolute), CORIO_FOREVER if none */
-    const char *site;      /* spawn site "file:line" */
-    uint64_t parent_id;    /* owner of the task's group; 0 for the top group */
+    const char *name;     /* view, valid during the callback */
+    const char *state;    /* "running", "runnable" or "waiting" */
+    const char *waits_on; /* e.g. "sleep", "fd read", "chan get", "group wait"; NULL unless
+                           * waiting */
+    int64_t wait_arg;     /* detail for waits_on: the fd, the task id joined, ... */
+    int64_t age_ns;       /* since spawn */
+    int64_t deadline_ns;  /* effective deadline (absolute), CORIO_FOREVER if none */
+    const char *site;     /* spawn site "file:line" */
+    uint64_t parent_id;   /* owner of the task's group; 0 for the top group */
     bool cancelled;
     uint64_t _reserved[2];
 };
@@ -34,17 +34,17 @@ CORIO_API size_t corio_tasks_foreach(int (*fn)(void *ctx, const struct corio_tas
 
 struct corio_loop_stats {
     int worker;
-    uint64_t tasks;          /* live */
+    uint64_t tasks; /* live */
     uint64_t runnable;
-    uint64_t spawned;        /* since start */
+    uint64_t spawned; /* since start */
     uint64_t finished;
     uint64_t switches;
     uint64_t iterations;
-    uint64_t timers;         /* pending */
+    uint64_t timers; /* pending */
     uint64_t timers_fired;
     uint64_t fd_waits;
-    uint64_t messages;       /* mailbox messages handled */
-    uint64_t stacks_mapped;  /* pooled stacks carved so far */
+    uint64_t messages;      /* mailbox messages handled */
+    uint64_t stacks_mapped; /* pooled stacks carved so far */
     uint64_t stacks_free;
     uint64_t _reserved[4];
 };
@@ -53,17 +53,16 @@ struct corio_loop_stats {
 CORIO_API void corio_loop_stats(struct corio_loop_stats *out);
 
 struct corio_watchdog_report {
-    int worker;           /* index of the loop held */
+    int worker; /* index of the loop held */
     uint64_t task_id;
     char name[32];
-    const char *site;     /* spawn site (static string) */
-    int64_t held_ns;      /* how long the task has run without yielding, at least */
+    const char *site; /* spawn site (static string) */
+    int64_t held_ns;  /* how long the task has run without yielding, at least */
 };
 
 /* Installs a function called (from the watchdog thread) with every report, besides the warning
  * it logs; NULL removes it. The threshold is corio_run_opts.watchdog_ns. Any thread. */
-CORIO_API void corio_watchdog_set_hook(void (*fn)(void *ctx,
-                                                  const struct corio_watchdog_report *r),
+CORIO_API void corio_watchdog_set_hook(void (*fn)(void *ctx, const struct corio_watchdog_report *r),
                                        void *ctx);
 
 #ifdef __cplusplus

@@ -33,11 +33,11 @@ typedef intptr_t (*corio_exec_fn)(void *arg);
 #define CORIO_EXEC_ABANDON 1u /* on cancel/timeout of a started job, return at once */
 
 struct corio_exec_opts {
-    unsigned flags;         /* CORIO_EXEC_* */
+    unsigned flags;                                /* CORIO_EXEC_* */
     void (*abandoned)(void *arg, intptr_t result); /* with CORIO_EXEC_ABANDON: called once the
                                                     * waiter has gone with an error (see above);
                                                     * owns arg from then on */
-    const char *what;       /* shown in task listings while waiting; NULL = "executor" */
+    const char *what; /* shown in task listings while waiting; NULL = "executor" */
     uint64_t _reserved[2];
 };
 

@@ -116,7 +116,7 @@ struct corio_http_server_opts {
     struct corio_http_limits limits;     /* sizes (corio/http_parser.h); zeros = defaults */
     struct corio_http_timeouts timeouts; /* zeros = defaults */
     size_t max_requests_per_conn;        /* 0 = unlimited */
-    size_t max_conns;      /* 0 = 10,000; past it the server stops accepting until a slot frees */
+    size_t max_conns;        /* 0 = 10,000; past it the server stops accepting until a slot frees */
     const char *server_name; /* Server header; NULL = "corio"; "" = no header */
     uint64_t _reserved[4];
 };
@@ -147,10 +147,10 @@ CORIO_API void corio_http_server_free(corio_http_server *srv);
 
 /* ---- requests ------------------------------------------------------------------------------- */
 CORIO_API corio_str corio_http_req_method(const corio_http_req *r);
-CORIO_API corio_str corio_http_req_path(const corio_http_req *r);   /* raw (not decoded) */
-CORIO_API corio_str corio_http_req_query(const corio_http_req *r);  /* after '?', raw */
+CORIO_API corio_str corio_http_req_path(const corio_http_req *r);  /* raw (not decoded) */
+CORIO_API corio_str corio_http_req_query(const corio_http_req *r); /* after '?', raw */
 CORIO_API corio_str corio_http_req_target(const corio_http_req *r);
-CORIO_API int corio_http_req_version(const corio_http_req *r);     /* 10 or 11 */
+CORIO_API int corio_http_req_version(const corio_http_req *r); /* 10 or 11 */
 /* The route pattern matched ("/users/{id}"), for metrics; "" if none matched. */
 CORIO_API const char *corio_http_req_route(const corio_http_req *r);
 /* The client's address. */

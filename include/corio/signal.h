@@ -34,8 +34,8 @@ CORIO_API int corio_signal_wait(unsigned mask);
 CORIO_API void corio_shutdown(void);
 
 struct corio_shutdown_opts {
-    unsigned signals;   /* 0 = CORIO_SIG(SIGINT) | CORIO_SIG(SIGTERM) */
-    int64_t drain_ns;   /* time allowed to drain; 0 = 30 s */
+    unsigned signals;        /* 0 = CORIO_SIG(SIGINT) | CORIO_SIG(SIGTERM) */
+    int64_t drain_ns;        /* time allowed to drain; 0 = 30 s */
     int (*drain)(void *ctx); /* NULL = nothing to drain. Runs in its own task after the first
                               * signal, under the drain deadline: it should stop accepting new
                               * work and wait for work in flight. */

@@ -37,10 +37,10 @@
 
 /* Always-on assertion for conditions whose violation would corrupt memory (a bug, never a
  * peer's doing): logs the expression and place at fatal level, then aborts. */
-#define CORIO_ASSERT(c)                                                                          \
-    do {                                                                                         \
-        if (CORIO_UNLIKELY(!(c)))                                                                \
-            corio__assert_fail(#c, __FILE__, __LINE__);                                          \
+#define CORIO_ASSERT(c)                                                                            \
+    do {                                                                                           \
+        if (CORIO_UNLIKELY(!(c)))                                                                  \
+            corio__assert_fail(#c, __FILE__, __LINE__);                                            \
     } while (0)
 #ifndef NDEBUG
 #define CORIO_DASSERT(c) CORIO_ASSERT(c)
@@ -54,8 +54,14 @@ _Noreturn void corio__fatal(const char *fmt, ...) __attribute__((format(printf, 
 struct corio__list {
     struct corio__list *next, *prev;
 };
-static inline void corio__list_init(struct corio__list *l) { l->next = l->prev = l; }
-static inline bool corio__list_empty(const struct corio__list *l) { return l->next == l; }
+static inline void corio__list_init(struct corio__list *l)
+{
+    l->next = l->prev = l;
+}
+static inline bool corio__list_empty(const struct corio__list *l)
+{
+    return l->next == l;
+}
 static inline void corio__list_push(struct corio__list *head, struct corio__list *n)
 {
     n->prev = head->prev;
@@ -70,32 +76,35 @@ static inline void corio__list_del(struct corio__list *n)
     n->next->prev = n->prev;
     n->next = n->prev = n;
 }
-static inline bool corio__list_linked(const struct corio__list *n) { return n->next != n; }
-#define corio__container_of(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
+static inline bool corio__list_linked(const struct corio__list *n)
+{
+    return n->next != n;
+}
+#define corio__container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
 
 /* ---- stacks ---------------------------------------------------------------------------------- */
 struct corio__stack {
-    char *lo;      /* lowest usable byte; the guard page (if any) is just below */
-    size_t size;   /* usable bytes */
-    bool guarded;  /* a PROT_NONE page sits below lo */
-    bool pooled;   /* from the loop's default-size pool (else mapped alone) */
+    char *lo;     /* lowest usable byte; the guard page (if any) is just below */
+    size_t size;  /* usable bytes */
+    bool guarded; /* a PROT_NONE page sits below lo */
+    bool pooled;  /* from the loop's default-size pool (else mapped alone) */
 };
 struct corio__stack_pool {
-    size_t size;                  /* default usable size */
-    size_t cache;                 /* free stacks kept resident */
-    struct corio__stack *free;    /* LIFO of free stacks */
+    size_t size;               /* default usable size */
+    size_t cache;              /* free stacks kept resident */
+    struct corio__stack *free; /* LIFO of free stacks */
     size_t nfree, capfree;
-    size_t ntrimmed;              /* free[0..ntrimmed) had their pages returned to the kernel */
-    char *slab_next, *slab_end;   /* carving area of the current slab */
-    size_t slab_stride;           /* bytes per stack in the current slab (stack + guard) */
+    size_t ntrimmed;            /* free[0..ntrimmed) had their pages returned to the kernel */
+    char *slab_next, *slab_end; /* carving area of the current slab */
+    size_t slab_stride;         /* bytes per stack in the current slab (stack + guard) */
     bool slab_guarded;
     struct corio__slab {
         void *base;
         size_t len;
-        size_t guards;            /* guard pages taken from the process budget */
-    } *slabs;                     /* every slab mapping, unmapped at loop end */
+        size_t guards; /* guard pages taken from the process budget */
+    } * slabs;         /* every slab mapping, unmapped at loop end */
     size_t nslabs, capslabs;
-    size_t mapped;                /* stacks ever carved or mapped */
+    size_t mapped; /* stacks ever carved or mapped */
 };
 int corio__stack_get(struct corio__stack_pool *p, size_t size, struct corio__stack *out);
 void corio__stack_put(struct corio__stack_pool *p, struct corio__stack *s);
@@ -136,11 +145,11 @@ struct corio_task {
     corio_fn fn;
     void *arg;
     struct corio__stack stack;
-    struct corio__timer timer;  /* deadline of the current park */
-    int64_t timer_at;           /* exact ns the timer stands for */
-    int timer_code;             /* wake code when it fires */
-    corio_deadline base;        /* bottom deadline scope (inherited at spawn) */
-    corio_deadline *dl;         /* innermost deadline scope, never NULL */
+    struct corio__timer timer; /* deadline of the current park */
+    int64_t timer_at;          /* exact ns the timer stands for */
+    int timer_code;            /* wake code when it fires */
+    corio_deadline base;       /* bottom deadline scope (inherited at spawn) */
+    corio_deadline *dl;        /* innermost deadline scope, never NULL */
     struct corio__local *locals;
     corio_group *group;         /* the group the task belongs to */
     struct corio__list gnode;   /* in group->children */
@@ -151,7 +160,7 @@ struct corio_task {
     int64_t wait_arg;           /* e.g. the fd */
     int64_t spawned_at;         /* loop time at spawn */
     uint64_t id;
-    const char *site;           /* spawn site, static string */
+    const char *site; /* spawn site, static string */
     char name[32];
 #if CORIO_ASAN
     void *asan_fake;
@@ -165,8 +174,8 @@ struct corio_task {
 struct corio__waiter {
     struct corio__list node;
     corio_task *task;
-    void *data;  /* primitive-specific (e.g. where a channel item is copied) */
-    int status;  /* primitive-specific hand-over result */
+    void *data; /* primitive-specific (e.g. where a channel item is copied) */
+    int status; /* primitive-specific hand-over result */
 };
 
 /* Parks the running task until corio__wake(), cancellation or the effective deadline. Before
@@ -205,7 +214,7 @@ int corio__waitq_park(struct corio__list *q, struct corio__waiter *w, const char
  * with an owner is on owner->owned until closed. */
 struct corio_group {
     corio_loop *loop;
-    corio_task *owner;          /* NULL for a loop's top group */
+    corio_task *owner; /* NULL for a loop's top group */
     struct corio__list children;
     size_t nchildren;
     struct corio__list onode;   /* in owner->owned */
@@ -242,7 +251,7 @@ void corio__loop_ext_end(corio_loop *l);
 struct corio__rt;
 
 struct corio_loop_counters {
-    _Atomic uint64_t switches;   /* written by the loop thread only (relaxed), read by others */
+    _Atomic uint64_t switches; /* written by the loop thread only (relaxed), read by others */
     _Atomic uint64_t iterations;
     uint64_t spawned;
     uint64_t finished;
@@ -253,30 +262,30 @@ struct corio_loop_counters {
 
 struct corio_loop {
     struct corio__rt *rt;
-    int index;                  /* worker index */
+    int index; /* worker index */
     int epfd;
-    int evfd;                   /* mailbox wake-up */
-    corio_task *cur;            /* running task or NULL in the scheduler */
-    void *sched_sp;             /* scheduler context */
+    int evfd;        /* mailbox wake-up */
+    corio_task *cur; /* running task or NULL in the scheduler */
+    void *sched_sp;  /* scheduler context */
     corio_task *rq_head, *rq_tail;
     size_t rq_len;
-    int budget;                 /* direct task-to-task switches left before polling */
-    corio_task *dead;           /* finished task whose stack is released after the switch */
+    int budget;       /* direct task-to-task switches left before polling */
+    corio_task *dead; /* finished task whose stack is released after the switch */
     struct corio__wheel wheel;
-    int64_t epoch;              /* clock value of tick 0 */
-    int64_t now;                /* cached clock */
-    int64_t vnow;               /* virtual clock */
+    int64_t epoch; /* clock value of tick 0 */
+    int64_t now;   /* cached clock */
+    int64_t vnow;  /* virtual clock */
     bool virtual_time;
-    uint64_t shuffle;           /* xorshift state, 0 = off */
+    uint64_t shuffle; /* xorshift state, 0 = off */
     struct corio__fd *fds;
     size_t nfds;
     size_t fd_waiters;
     struct corio__stack_pool stacks;
-    corio_task *free_tasks;     /* task structs for reuse (linked by rq_next) */
+    corio_task *free_tasks; /* task structs for reuse (linked by rq_next) */
     size_t nfree_tasks;
     corio_group top;
     corio_task *main;
-    struct corio__list tasks;   /* every live task */
+    struct corio__list tasks; /* every live task */
     size_t ntasks;
     pthread_mutex_t mbox_lock;
     struct corio__msg *mbox_head, *mbox_tail;
@@ -285,25 +294,25 @@ struct corio_loop {
     _Atomic int ext_pending;
     _Atomic(corio_task *) wd_task; /* running task as seen by the watchdog */
     struct corio_loop_counters c;
-    int sigfd;                  /* loop 0 only: the run's signalfd, else -1 */
-    void *sched_stack_lo;       /* sanitizers: the scheduler's stack */
+    int sigfd;            /* loop 0 only: the run's signalfd, else -1 */
+    void *sched_stack_lo; /* sanitizers: the scheduler's stack */
     size_t sched_stack_size;
 #if CORIO_TSAN
     void *sched_fiber;
 #endif
-    void *altstack;             /* SIGSEGV alternate stack for overflow reports */
+    void *altstack; /* SIGSEGV alternate stack for overflow reports */
     pthread_t thread;
-    int result;                 /* main's result */
+    int result; /* main's result */
 };
 
 struct corio__rt {
     struct corio_run_opts o;
     int nloops;
     corio_loop **loops;
-    struct corio__exec *exec;  /* executor, created on first use */
+    struct corio__exec *exec; /* executor, created on first use */
     pthread_mutex_t exec_lock;
-    struct corio__sig *sig;    /* signal state (signal.c) */
-    struct corio__wd *wd;      /* watchdog (watchdog.c) */
+    struct corio__sig *sig; /* signal state (signal.c) */
+    struct corio__wd *wd;   /* watchdog (watchdog.c) */
 };
 
 /* epoll data values of the loop's own fds (fds use their number). */

@@ -40,9 +40,9 @@ static inline void *corio__ctx_make(void *top, corio__ctx_entry *entry, void *ar
     uint64_t fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
     memset(sp, 0, 176);
-    sp[0] = (uint64_t)(uintptr_t)entry; /* x19 */
-    sp[1] = (uint64_t)(uintptr_t)arg;   /* x20 */
-    sp[10] = 0;                         /* x29 */
+    sp[0] = (uint64_t)(uintptr_t)entry;            /* x19 */
+    sp[1] = (uint64_t)(uintptr_t)arg;              /* x20 */
+    sp[10] = 0;                                    /* x29 */
     sp[11] = (uint64_t)(uintptr_t)corio__ctx_boot; /* x30 */
     sp[20] = fpcr;
     return sp;

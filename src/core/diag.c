@@ -91,7 +91,7 @@ void corio_watchdog_set_hook(wd_hook_fn *fn, void *ctx)
 struct wd_loop {
     uint64_t switches;
     corio_task *task;
-    int64_t since;  /* when this stall was first seen; 0 = none */
+    int64_t since; /* when this stall was first seen; 0 = none */
     bool reported;
 };
 

@@ -88,8 +88,9 @@ int corio_fd_wait(int fd, unsigned events)
         f->wr = t;
     l->fd_waiters++;
     l->c.fd_waits++;
-    int rc = corio__park(events == CORIO_READ ? "fd read" : events == CORIO_WRITE ? "fd write"
-                                                                                   : "fd",
+    int rc = corio__park(events == CORIO_READ    ? "fd read"
+                         : events == CORIO_WRITE ? "fd write"
+                                                 : "fd",
                          fd);
     l->fd_waiters--;
     /* The table may have moved while we were parked. */

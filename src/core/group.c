@@ -41,9 +41,9 @@ void corio__group_child_done(corio_group *g, corio_task *t)
     bool failed = t->result < 0 && !(t->result == -ECANCELED && t->cancelled);
     if (failed && g == &g->loop->top && !t->is_main && t->refs == 1) {
         /* A background task nobody holds a handle to: nobody else will see the error. */
-        corio_log(CORIO_LOG_WARN, "core", "background task '%s' (id %llu, spawned at %s) failed: %s",
-                  t->name, (unsigned long long)t->id, t->site ? t->site : "?",
-                  corio_strerror(t->result));
+        corio_log(CORIO_LOG_WARN, "core",
+                  "background task '%s' (id %llu, spawned at %s) failed: %s", t->name,
+                  (unsigned long long)t->id, t->site ? t->site : "?", corio_strerror(t->result));
     } else if (failed && g->err == 0 && g != &g->loop->top) {
         /* The top group never fails fast: one background task's error must not stop the
          * service; whoever joins it gets the error. */
@@ -106,7 +106,10 @@ int corio_group_wait(corio_group *g)
     return group_result(g);
 }
 
-void corio_group_cancel(corio_group *g) { corio__group_cancel(g); }
+void corio_group_cancel(corio_group *g)
+{
+    corio__group_cancel(g);
+}
 
 int corio_group_close(corio_group *g)
 {
@@ -123,7 +126,10 @@ int corio_group_close(corio_group *g)
     return rc;
 }
 
-size_t corio_group_size(const corio_group *g) { return g->nchildren; }
+size_t corio_group_size(const corio_group *g)
+{
+    return g->nchildren;
+}
 
 corio_group *corio_top_group(void)
 {

@@ -17,9 +17,9 @@ static void default_hook(void *ctx, enum corio_log_level level, const char *subs
 {
     char line[1200];
     (void)ctx;
-    int n = snprintf(line, sizeof line, "corio %s [%s] %s\n",
-                     level_names[level <= CORIO_LOG_FATAL ? level : CORIO_LOG_FATAL], subsystem,
-                     msg);
+    int n =
+        snprintf(line, sizeof line, "corio %s [%s] %s\n",
+                 level_names[level <= CORIO_LOG_FATAL ? level : CORIO_LOG_FATAL], subsystem, msg);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof line) {
@@ -70,7 +70,7 @@ _Noreturn void corio__fatal(const char *fmt, ...)
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    atomic_load(&hook_fn)(atomic_load(&hook_ctx), CORIO_LOG_FATAL, "core", msg);
+    atomic_load (&hook_fn)(atomic_load(&hook_ctx), CORIO_LOG_FATAL, "core", msg);
     abort();
 }
 

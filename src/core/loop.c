@@ -59,7 +59,10 @@ void corio__timer_arm(corio_loop *l, corio_task *t, int64_t at, int code)
     corio__wheel_add(&l->wheel, &t->timer, tick_ceil(l, at));
 }
 
-void corio__timer_disarm(corio_loop *l, corio_task *t) { corio__wheel_del(&l->wheel, &t->timer); }
+void corio__timer_disarm(corio_loop *l, corio_task *t)
+{
+    corio__wheel_del(&l->wheel, &t->timer);
+}
 
 static void timer_fire(struct corio__timer *tm, void *ctx)
 {
@@ -141,7 +144,8 @@ void corio__loop_free(corio_loop *l)
     free(l);
 }
 
-/* ---- mailbox ----------------------------------------------------------------------------------- */
+/* ---- mailbox -----------------------------------------------------------------------------------
+ */
 
 int corio__loop_send(corio_loop *l, struct corio__msg *m)
 {
@@ -198,10 +202,17 @@ static bool mbox_close_if_empty(corio_loop *l)
     return empty;
 }
 
-void corio__loop_ext_begin(corio_loop *l) { atomic_fetch_add(&l->ext_pending, 1); }
-void corio__loop_ext_end(corio_loop *l) { atomic_fetch_sub(&l->ext_pending, 1); }
+void corio__loop_ext_begin(corio_loop *l)
+{
+    atomic_fetch_add(&l->ext_pending, 1);
+}
+void corio__loop_ext_end(corio_loop *l)
+{
+    atomic_fetch_sub(&l->ext_pending, 1);
+}
 
-/* ---- polling ------------------------------------------------------------------------------------ */
+/* ---- polling ------------------------------------------------------------------------------------
+ */
 
 static int poll_timeout_ms(corio_loop *l)
 {

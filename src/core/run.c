@@ -133,7 +133,10 @@ out:
 
 /* ---- workers ------------------------------------------------------------------------------- */
 
-corio_loop *corio_loop_current(void) { return corio__tls_loop; }
+corio_loop *corio_loop_current(void)
+{
+    return corio__tls_loop;
+}
 
 int corio_worker_id(void)
 {
@@ -165,8 +168,7 @@ struct post_msg {
 
 /* Spawns into the top group even while it is cancelled: the task then sees -ECANCELED at its
  * first blocking call, and still gets to release what it owns. */
-static int spawn_forced(corio_loop *l, const char *name, corio_fn fn, void *arg,
-                        corio_task **out)
+static int spawn_forced(corio_loop *l, const char *name, corio_fn fn, void *arg, corio_task **out)
 {
     bool was = l->top.cancelled;
     l->top.cancelled = false;

@@ -17,8 +17,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define HANDLED                                                                                  \
-    (CORIO_SIG(SIGINT) | CORIO_SIG(SIGTERM) | CORIO_SIG(SIGHUP) | CORIO_SIG(SIGUSR1) |           \
+#define HANDLED                                                                                    \
+    (CORIO_SIG(SIGINT) | CORIO_SIG(SIGTERM) | CORIO_SIG(SIGHUP) | CORIO_SIG(SIGUSR1) |             \
      CORIO_SIG(SIGUSR2))
 
 struct corio__sig {
@@ -94,8 +94,8 @@ void corio__signal_rt_free(struct corio__rt *rt)
 static void default_action(int signo)
 {
     sigset_t one;
-    corio_log(CORIO_LOG_INFO, "core", "signal %d (%s) with no task waiting: default action",
-              signo, strsignal(signo));
+    corio_log(CORIO_LOG_INFO, "core", "signal %d (%s) with no task waiting: default action", signo,
+              strsignal(signo));
     signal(signo, SIG_DFL);
     sigemptyset(&one);
     sigaddset(&one, signo);
@@ -207,8 +207,8 @@ int corio_shutdown_on_signal(const struct corio_shutdown_opts *o)
     static const struct corio_shutdown_opts none;
     if (!o)
         o = &none;
-    struct drain_ctx d = {.o = o, .mask = o->signals ? o->signals : CORIO_SIG(SIGINT) |
-                                                                      CORIO_SIG(SIGTERM)};
+    struct drain_ctx d = {.o = o,
+                          .mask = o->signals ? o->signals : CORIO_SIG(SIGINT) | CORIO_SIG(SIGTERM)};
     int signo = corio_signal_wait(d.mask);
     if (signo < 0)
         return signo;

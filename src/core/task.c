@@ -40,7 +40,8 @@ static _Atomic uint64_t next_task_id = 1;
 
 #define SWITCH_BUDGET 512 /* direct switches between two polls of the fds: ~10 us of work */
 
-/* ---- switching -------------------------------------------------------------------------------- */
+/* ---- switching --------------------------------------------------------------------------------
+ */
 
 /* Switches from the running context (saving into *save) to the context at to_sp. to_task is
  * NULL for the scheduler. dying: the current task will never run again. */
@@ -81,7 +82,10 @@ static void task_free_struct(corio_loop *l, corio_task *t)
     }
 }
 
-void corio__task_ref(corio_task *t) { t->refs++; }
+void corio__task_ref(corio_task *t)
+{
+    t->refs++;
+}
 
 void corio__task_unref(corio_task *t)
 {
@@ -166,7 +170,8 @@ corio_task *corio__self_checked(const char *fn)
     return l->cur;
 }
 
-/* ---- parking ------------------------------------------------------------------------------------ */
+/* ---- parking ------------------------------------------------------------------------------------
+ */
 
 static void mark_deadline_hit(corio_task *t, int64_t eff)
 {
@@ -180,7 +185,10 @@ static void mark_deadline_hit(corio_task *t, int64_t eff)
     }
 }
 
-static bool shielded(const corio_task *t) { return t->dl->_shield != 0; }
+static bool shielded(const corio_task *t)
+{
+    return t->dl->_shield != 0;
+}
 
 int corio__park_until(const char *what, int64_t arg, int64_t until)
 {
@@ -245,8 +253,7 @@ size_t corio__waitq_wake_all(struct corio__list *q, int code)
     return n;
 }
 
-int corio__waitq_park(struct corio__list *q, struct corio__waiter *w, const char *what,
-                      int64_t arg)
+int corio__waitq_park(struct corio__list *q, struct corio__waiter *w, const char *what, int64_t arg)
 {
     w->task = corio__self_checked(what);
     corio__list_push(q, &w->node);
@@ -260,7 +267,8 @@ int corio__waitq_park(struct corio__list *q, struct corio__waiter *w, const char
     return rc;
 }
 
-/* ---- spawning and finishing ------------------------------------------------------------------- */
+/* ---- spawning and finishing -------------------------------------------------------------------
+ */
 
 static void local_release(struct corio__local *n);
 static void task_entry(void *arg);
@@ -375,7 +383,8 @@ void corio__task_free_all(corio_loop *l)
     l->nfree_tasks = 0;
 }
 
-/* ---- public task API ---------------------------------------------------------------------------- */
+/* ---- public task API ----------------------------------------------------------------------------
+ */
 
 int corio_spawn_ex(corio_group *g, const struct corio_spawn_opts *o, corio_fn fn, void *arg,
                    corio_task **out, const char *site)
@@ -418,9 +427,15 @@ void corio_task_cancel(corio_task *t)
         corio__wake(t, -ECANCELED);
 }
 
-void corio_task_release(corio_task *t) { corio__task_unref(t); }
+void corio_task_release(corio_task *t)
+{
+    corio__task_unref(t);
+}
 
-bool corio_task_done(const corio_task *t) { return t->state == CORIO__DONE; }
+bool corio_task_done(const corio_task *t)
+{
+    return t->state == CORIO__DONE;
+}
 
 corio_task *corio_self(void)
 {
@@ -428,9 +443,15 @@ corio_task *corio_self(void)
     return l ? l->cur : NULL;
 }
 
-uint64_t corio_task_id(const corio_task *t) { return t->id; }
+uint64_t corio_task_id(const corio_task *t)
+{
+    return t->id;
+}
 
-const char *corio_task_name(const corio_task *t) { return t->name; }
+const char *corio_task_name(const corio_task *t)
+{
+    return t->name;
+}
 
 bool corio_cancelled(void)
 {
@@ -468,9 +489,13 @@ int corio_sleep_until(int64_t at)
     return rc == CORIO__WAKE_UNTIL ? 0 : rc;
 }
 
-int corio_sleep(int64_t ns) { return corio_sleep_until(corio_after(ns)); }
+int corio_sleep(int64_t ns)
+{
+    return corio_sleep_until(corio_after(ns));
+}
 
-/* ---- deadlines and shields ---------------------------------------------------------------------- */
+/* ---- deadlines and shields ----------------------------------------------------------------------
+ */
 
 void corio_deadline_enter(corio_deadline *d, int64_t at)
 {
@@ -494,7 +519,10 @@ void corio_shield_enter(corio_deadline *d, int64_t at)
     t->dl = d;
 }
 
-void corio__shield_forever(corio_deadline *d) { corio_shield_enter(d, CORIO_FOREVER); }
+void corio__shield_forever(corio_deadline *d)
+{
+    corio_shield_enter(d, CORIO_FOREVER);
+}
 
 bool corio_deadline_leave(corio_deadline *d)
 {
@@ -536,13 +564,14 @@ int64_t corio_after(int64_t ns)
     return ns > CORIO_FOREVER - now ? CORIO_FOREVER : now + ns;
 }
 
-/* ---- task-local values -------------------------------------------------------------------------- */
+/* ---- task-local values --------------------------------------------------------------------------
+ */
 
 /* Nodes form persistent (immutable) lists shared between parents and children: setting a value
  * prepends a node, so tasks that already hold the list see no change. */
 struct corio__local {
-    uint32_t refs; /* must stay first: spawn bumps it without knowing the struct */
-    uint32_t len;  /* bytes of data[] for copies */
+    uint32_t refs;  /* must stay first: spawn bumps it without knowing the struct */
+    uint32_t len;   /* bytes of data[] for copies */
     uint32_t depth; /* nodes from this one to the end of the list */
     struct corio__local *next;
     const corio_local_key *key;

@@ -13,26 +13,27 @@
 
 #define HTTP_MAX_PARAMS 8
 
-/* ---- the app ---------------------------------------------------------------------------------- */
+/* ---- the app ----------------------------------------------------------------------------------
+ */
 struct corio__http_route {
-    char method[16];            /* "*" for any */
+    char method[16]; /* "*" for any */
     corio_http_handler h;
     void *ctx;
 };
 
 /* A node of the route trie: one path segment. */
 struct corio__http_node {
-    char *lit;                          /* literal segment (children of kids[]) */
-    struct corio__http_node **kids;     /* literal children */
+    char *lit;                      /* literal segment (children of kids[]) */
+    struct corio__http_node **kids; /* literal children */
     size_t nkids;
-    struct corio__http_node *param;     /* "{name}" / "{name:int}" child */
+    struct corio__http_node *param; /* "{name}" / "{name:int}" child */
     char *param_name;
     bool param_int;
-    struct corio__http_node *rest;      /* "{name...}" child: the rest of the path */
+    struct corio__http_node *rest; /* "{name...}" child: the rest of the path */
     char *rest_name;
-    struct corio__http_route *routes;   /* handlers at this node, by method */
+    struct corio__http_route *routes; /* handlers at this node, by method */
     size_t nroutes;
-    char *pattern;                      /* the pattern that ends here, for metrics */
+    char *pattern; /* the pattern that ends here, for metrics */
 };
 
 struct corio__http_mw {
@@ -97,29 +98,29 @@ struct arena_block {
  * ends (the connection copies a head whose body will be read). */
 struct corio_http_req {
     struct corio_http_request_head head;
-    struct corio_http_header *headers;   /* storage for head.headers */
+    struct corio_http_header *headers; /* storage for head.headers */
     const struct corio_http_limits *lim;
     const struct corio_http_timeouts *to;
     const corio_addr *peer;
     struct corio__http_sink *sink;
     corio_http_resp *resp;
-    const char *route;                   /* matched pattern, "" if none */
+    const char *route; /* matched pattern, "" if none */
     struct {
         const char *name;
-        corio_str value;                 /* decoded, in the arena */
+        corio_str value; /* decoded, in the arena */
     } params[HTTP_MAX_PARAMS];
     size_t nparams;
     /* body state */
-    uint64_t body_left;                  /* Content-Length bytes not read yet */
+    uint64_t body_left; /* Content-Length bytes not read yet */
     bool chunked, body_done, body_read_started, continue_sent;
     struct corio_http_chunked dec;
-    char *body;                          /* whole body, once read */
+    char *body; /* whole body, once read */
     size_t body_len;
-    bool body_error;                     /* the body could not be read: close */
-    int body_status;                     /* with body_error: the status to answer (400, 408,
-                                            413, 431), 0 if the client went away */
+    bool body_error; /* the body could not be read: close */
+    int body_status; /* with body_error: the status to answer (400, 408,
+                        413, 431), 0 if the client went away */
     struct arena_block *arena;
-    char arena0[512];                    /* first block, inline */
+    char arena0[512]; /* first block, inline */
     size_t arena0_used;
 };
 
@@ -128,15 +129,15 @@ struct corio_http_req {
 struct corio_http_resp {
     corio_http_req *req;
     int status;
-    char *hdrs;          /* extra header lines "Name: value\r\n", in the arena (growable) */
+    char *hdrs; /* extra header lines "Name: value\r\n", in the arena (growable) */
     size_t hdrs_len, hdrs_cap;
-    bool started;        /* head sent (or queued) */
-    bool chunked;        /* streaming with chunked encoding */
-    bool close_delim;    /* streaming to an HTTP/1.0 client: end by closing */
+    bool started;     /* head sent (or queued) */
+    bool chunked;     /* streaming with chunked encoding */
+    bool close_delim; /* streaming to an HTTP/1.0 client: end by closing */
     bool ended;
-    bool head_only;      /* HEAD request: no body bytes */
-    bool close;          /* send Connection: close and close after */
-    bool failed;         /* a write failed: close */
+    bool head_only; /* HEAD request: no body bytes */
+    bool close;     /* send Connection: close and close after */
+    bool failed;    /* a write failed: close */
     uint64_t bytes;
     const char *server_name;
     /* Body filter (added for the gzip middleware, src/http/mw_gzip.c). When set,
@@ -145,8 +146,8 @@ struct corio_http_resp {
      * replace *body / *len with memory that lives until the exchange ends (the arena). A
      * negative result fails the send. Streaming and corio_http_resp_file() bypass it. Written
      * by middleware only; NULL by default. */
-    int (*body_filter)(void *ctx, corio_http_resp *w, const char *content_type,
-                       const void **body, size_t *len);
+    int (*body_filter)(void *ctx, corio_http_resp *w, const char *content_type, const void **body,
+                       size_t *len);
     void *body_filter_ctx;
 };
 
@@ -162,9 +163,8 @@ void corio__http_timeouts_fill(struct corio_http_timeouts *to);
 size_t corio__http_head(corio_http_resp *w, char *buf, size_t cap, int64_t content_length);
 
 /* Prepares r (whose head was parsed) and w for one exchange over sink. */
-void corio__http_exchange_init(corio_http_req *r, corio_http_resp *w,
-                               struct corio__http_sink *sink, const corio_addr *peer,
-                               const struct corio_http_limits *lim,
+void corio__http_exchange_init(corio_http_req *r, corio_http_resp *w, struct corio__http_sink *sink,
+                               const corio_addr *peer, const struct corio_http_limits *lim,
                                const struct corio_http_timeouts *to, const char *server_name);
 void corio__http_exchange_free(corio_http_req *r);
 

@@ -47,9 +47,9 @@ const char *corio__http_mw_route(corio_http_req *r, corio_http_chain *c)
 }
 
 static __attribute__((noinline)) int log_one(corio_http_req *req, corio_http_resp *resp,
-                                               corio_http_chain *next,
-                                               const struct corio_http_access_log_opts *o, int rc,
-                                               int64_t t0)
+                                             corio_http_chain *next,
+                                             const struct corio_http_access_log_opts *o, int rc,
+                                             int64_t t0)
 {
     double ms = (double)(corio_now() - t0) / 1e6;
     /* The router answers a failed handler at once (500/503); should nothing have been sent,

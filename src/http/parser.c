@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* http/parser.c: request and response heads (see corio/http_parser.h for the contract and the rules).
+/* http/parser.c: request and response heads (see corio/http_parser.h for the contract and the
+ * rules).
  *
  * Shape. A head is parsed in one forward pass, picohttpparser style: the request or status line
  * here, then the field lines (corio__http_parse_fields in fields.c, which also holds the byte-class

@@ -42,7 +42,7 @@ struct corio_server {
     corio_group *conns;         /* G, while running */
     corio_task *acceptor;       /* A's handle, while A may be running */
     int acc_rc;                 /* why A ended */
-    _Atomic size_t open; /* written by the loop only; read by scrapes on any thread */
+    _Atomic size_t open;        /* written by the loop only; read by scrapes on any thread */
     uint64_t accepted, failed, full_waits, spawn_errors;
     bool ran, running, stopping;
 };
@@ -97,13 +97,15 @@ static int start_conn(corio_server *srv, int fd, const corio_addr *peer)
             .name = srv->o.conn_name ? srv->o.conn_name : "conn",
             .stack_size = srv->o.conn_stack_size,
         };
-        atomic_store_explicit(&srv->open, atomic_load_explicit(&srv->open, memory_order_relaxed) + 1,
+        atomic_store_explicit(&srv->open,
+                              atomic_load_explicit(&srv->open, memory_order_relaxed) + 1,
                               memory_order_relaxed);
         rc = corio_spawn_ex(srv->conns, &so, conn_main, c, NULL, CORIO__SITE);
         if (rc == 0)
             return 0;
-        atomic_store_explicit(&srv->open, atomic_load_explicit(&srv->open, memory_order_relaxed) - 1,
-                          memory_order_relaxed);
+        atomic_store_explicit(&srv->open,
+                              atomic_load_explicit(&srv->open, memory_order_relaxed) - 1,
+                              memory_order_relaxed);
         free(c);
     }
     srv->spawn_errors++;

@@ -69,8 +69,8 @@ static int op_join(void *arg)
 static void spawn_ops(struct op *o, int n, corio_chan *c, corio_fn fn, int first_val, int *log)
 {
     for (int i = 0; i < n; i++) {
-        o[i] = (struct op){.c = c, .idx = i, .val = first_val < 0 ? -1 : first_val + i,
-                           .rc = 1, .log = log};
+        o[i] = (struct op){
+            .c = c, .idx = i, .val = first_val < 0 ? -1 : first_val + i, .rc = 1, .log = log};
         ASSERT_EQ(corio_spawn_task(NULL, fn, &o[i], &o[i].t), 0);
     }
     settle();
@@ -109,7 +109,10 @@ static int t_new(void *arg)
     corio_chan_free(NULL);
     return 0;
 }
-TEST(chan_new_checks_sizes) { RUN(t_new, NULL); }
+TEST(chan_new_checks_sizes)
+{
+    RUN(t_new, NULL);
+}
 
 static int t_buffered(void *arg)
 {
@@ -135,7 +138,10 @@ static int t_buffered(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_buffers_in_fifo_order) { RUN(t_buffered, NULL); }
+TEST(chan_buffers_in_fifo_order)
+{
+    RUN(t_buffered, NULL);
+}
 
 struct big {
     unsigned char b[1000];
@@ -157,7 +163,10 @@ static int t_big(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_copies_large_items_whole) { RUN(t_big, NULL); }
+TEST(chan_copies_large_items_whole)
+{
+    RUN(t_big, NULL);
+}
 
 static int t_rendezvous(void *arg)
 {
@@ -188,7 +197,10 @@ static int t_rendezvous(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_unbuffered_is_a_rendezvous) { RUN(t_rendezvous, NULL); }
+TEST(chan_unbuffered_is_a_rendezvous)
+{
+    RUN(t_rendezvous, NULL);
+}
 
 /* ---- FIFO service ---------------------------------------------------------------------------- */
 
@@ -219,7 +231,10 @@ static int t_fifo_getters(void *arg)
     fifo_getters(0);
     return 0;
 }
-TEST(chan_serves_getters_in_fifo_order) { RUN(t_fifo_getters, NULL); }
+TEST(chan_serves_getters_in_fifo_order)
+{
+    RUN(t_fifo_getters, NULL);
+}
 
 static void fifo_putters(size_t cap)
 {
@@ -252,7 +267,10 @@ static int t_fifo_putters(void *arg)
     fifo_putters(0);
     return 0;
 }
-TEST(chan_serves_putters_in_fifo_order) { RUN(t_fifo_putters, NULL); }
+TEST(chan_serves_putters_in_fifo_order)
+{
+    RUN(t_fifo_putters, NULL);
+}
 
 /* ---- cancellation ---------------------------------------------------------------------------- */
 
@@ -290,7 +308,10 @@ static int t_cancel_put(void *arg)
     cancel_put(0);
     return 0;
 }
-TEST(chan_cancelled_put_adds_nothing_and_keeps_order) { RUN(t_cancel_put, NULL); }
+TEST(chan_cancelled_put_adds_nothing_and_keeps_order)
+{
+    RUN(t_cancel_put, NULL);
+}
 
 static void cancel_get(size_t cap)
 {
@@ -321,7 +342,10 @@ static int t_cancel_get(void *arg)
     cancel_get(0);
     return 0;
 }
-TEST(chan_cancelled_get_takes_nothing) { RUN(t_cancel_get, NULL); }
+TEST(chan_cancelled_get_takes_nothing)
+{
+    RUN(t_cancel_get, NULL);
+}
 
 static int t_cancelled_fast_path(void *arg)
 {
@@ -363,7 +387,10 @@ static int t_handover_get(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_get_hand_over_is_final) { RUN(t_handover_get, NULL); }
+TEST(chan_get_hand_over_is_final)
+{
+    RUN(t_handover_get, NULL);
+}
 
 static void handover_put(size_t cap)
 {
@@ -392,7 +419,10 @@ static int t_handover_put(void *arg)
     handover_put(0);
     return 0;
 }
-TEST(chan_put_hand_over_is_final) { RUN(t_handover_put, NULL); }
+TEST(chan_put_hand_over_is_final)
+{
+    RUN(t_handover_put, NULL);
+}
 
 /* ---- deadlines ------------------------------------------------------------------------------- */
 
@@ -421,7 +451,10 @@ static int t_deadline(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_get_and_put_time_out_exactly_at_deadline) { RUN(t_deadline, NULL); }
+TEST(chan_get_and_put_time_out_exactly_at_deadline)
+{
+    RUN(t_deadline, NULL);
+}
 
 static int t_nested(void *arg)
 {
@@ -447,7 +480,10 @@ static int t_nested(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_nested_deadlines_earliest_wins) { RUN(t_nested, NULL); }
+TEST(chan_nested_deadlines_earliest_wins)
+{
+    RUN(t_nested, NULL);
+}
 
 /* ---- close ----------------------------------------------------------------------------------- */
 
@@ -491,7 +527,10 @@ static int t_close(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_close_fails_waiters_and_drains_buffer) { RUN(t_close, NULL); }
+TEST(chan_close_fails_waiters_and_drains_buffer)
+{
+    RUN(t_close, NULL);
+}
 
 /* ---- task_done and join ---------------------------------------------------------------------- */
 
@@ -545,7 +584,10 @@ static int t_join(void *arg)
     corio_chan_free(c);
     return 0;
 }
-TEST(chan_join_waits_until_every_item_is_done) { RUN(t_join, NULL); }
+TEST(chan_join_waits_until_every_item_is_done)
+{
+    RUN(t_join, NULL);
+}
 
 static int t_free_busy(void *arg)
 {
@@ -588,7 +630,10 @@ static int t_free_after_cancel(void *arg)
     join_ops(o, 3);
     return 0;
 }
-TEST(chan_free_after_cancelling_the_waiters_needs_no_join) { RUN(t_free_after_cancel, NULL); }
+TEST(chan_free_after_cancelling_the_waiters_needs_no_join)
+{
+    RUN(t_free_after_cancel, NULL);
+}
 
 /* ---- 100,000 items --------------------------------------------------------------------------- */
 
@@ -676,8 +721,8 @@ static int t_flow(void *arg)
 static void flow(size_t cap, int nprod, int ncons)
 {
     static uint8_t seen[TOTAL];
-    struct flow f = {.cap = cap, .nprod = nprod, .ncons = ncons, .per_prod = TOTAL / nprod,
-                     .seen = seen};
+    struct flow f = {
+        .cap = cap, .nprod = nprod, .ncons = ncons, .per_prod = TOTAL / nprod, .seen = seen};
     memset(seen, 0, sizeof seen);
     for (int i = 0; i < MAXP; i++)
         for (int j = 0; j < MAXP; j++)
@@ -690,10 +735,22 @@ static void flow(size_t cap, int nprod, int ncons)
             ASSERT_EQ(seen[i], 1); /* none lost, none duplicated */
 }
 
-TEST_TIMEOUT(chan_100k_items_cap16_1x1, 120) { flow(16, 1, 1); }
-TEST_TIMEOUT(chan_100k_items_cap0_1x1, 120) { flow(0, 1, 1); }
-TEST_TIMEOUT(chan_100k_items_cap16_4x4, 120) { flow(16, 4, 4); }
-TEST_TIMEOUT(chan_100k_items_cap0_4x4, 120) { flow(0, 4, 4); }
+TEST_TIMEOUT(chan_100k_items_cap16_1x1, 120)
+{
+    flow(16, 1, 1);
+}
+TEST_TIMEOUT(chan_100k_items_cap0_1x1, 120)
+{
+    flow(0, 1, 1);
+}
+TEST_TIMEOUT(chan_100k_items_cap16_4x4, 120)
+{
+    flow(16, 4, 4);
+}
+TEST_TIMEOUT(chan_100k_items_cap0_4x4, 120)
+{
+    flow(0, 4, 4);
+}
 
 /* ---- shuffled stress: conservation under cancellations and deadlines ------------------------- */
 

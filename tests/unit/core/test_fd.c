@@ -77,7 +77,10 @@ static int t_wake(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_wait_wakes_on_data) { RUN(t_wake, NULL); }
+TEST(fd_wait_wakes_on_data)
+{
+    RUN(t_wake, NULL);
+}
 
 static int t_no_lost_edge(void *arg)
 {
@@ -104,7 +107,10 @@ static int t_no_lost_edge(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_edge_during_other_work_is_not_lost) { RUN(t_no_lost_edge, NULL); }
+TEST(fd_edge_during_other_work_is_not_lost)
+{
+    RUN(t_no_lost_edge, NULL);
+}
 
 static int t_deadline(void *arg)
 {
@@ -123,7 +129,10 @@ static int t_deadline(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_wait_deadline_expires_exactly) { RUN(t_deadline, NULL); }
+TEST(fd_wait_deadline_expires_exactly)
+{
+    RUN(t_deadline, NULL);
+}
 
 static int wait_read(void *arg)
 {
@@ -150,7 +159,10 @@ static int t_cancel_and_busy(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_wait_cancel_and_single_waiter) { RUN(t_cancel_and_busy, NULL); }
+TEST(fd_wait_cancel_and_single_waiter)
+{
+    RUN(t_cancel_and_busy, NULL);
+}
 
 static int t_forget(void *arg)
 {
@@ -167,7 +179,10 @@ static int t_forget(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_close_wakes_waiter_with_ebadf) { RUN(t_forget, NULL); }
+TEST(fd_close_wakes_waiter_with_ebadf)
+{
+    RUN(t_forget, NULL);
+}
 
 static int t_hangup(void *arg)
 {
@@ -182,7 +197,10 @@ static int t_hangup(void *arg)
     corio_close(sv[0]);
     return 0;
 }
-TEST(fd_hangup_is_readable) { RUN(t_hangup, NULL); }
+TEST(fd_hangup_is_readable)
+{
+    RUN(t_hangup, NULL);
+}
 
 static int t_bad(void *arg)
 {
@@ -197,7 +215,10 @@ static int t_bad(void *arg)
     ASSERT_EQ(corio_fd_wait(1000, CORIO_READ), -EBADF);
     return 0;
 }
-TEST(fd_wait_rejects_unpollable_fds) { RUN(t_bad, NULL); }
+TEST(fd_wait_rejects_unpollable_fds)
+{
+    RUN(t_bad, NULL);
+}
 
 /* Two tasks ping-pong a byte over a socket pair 10,000 times. */
 static int pong(void *arg)
@@ -234,4 +255,7 @@ static int t_pingpong(void *arg)
     corio_close(sv[1]);
     return 0;
 }
-TEST(fd_ping_pong_between_tasks) { RUN(t_pingpong, NULL); }
+TEST(fd_ping_pong_between_tasks)
+{
+    RUN(t_pingpong, NULL);
+}

@@ -35,7 +35,10 @@ static int t_deliver(void *arg)
     ASSERT_EQ(got, SIGUSR1);
     return 0;
 }
-TEST(signal_is_delivered_to_waiting_task) { RUN(t_deliver, NULL); }
+TEST(signal_is_delivered_to_waiting_task)
+{
+    RUN(t_deliver, NULL);
+}
 
 static int t_pending(void *arg)
 {
@@ -52,7 +55,10 @@ static int t_pending(void *arg)
     ASSERT_EQ(corio_now(), t0);
     return 0;
 }
-TEST(watched_signal_without_waiter_stays_pending) { RUN(t_pending, NULL); }
+TEST(watched_signal_without_waiter_stays_pending)
+{
+    RUN(t_pending, NULL);
+}
 
 static int t_cancel(void *arg)
 {
@@ -68,7 +74,10 @@ static int t_cancel(void *arg)
     ASSERT_EQ(corio_signal_wait(0), -EINVAL);
     return 0;
 }
-TEST(signal_wait_cancel_and_bad_mask) { RUN(t_cancel, NULL); }
+TEST(signal_wait_cancel_and_bad_mask)
+{
+    RUN(t_cancel, NULL);
+}
 
 static int t_unwatched(void *arg)
 {
@@ -76,17 +85,20 @@ static int t_unwatched(void *arg)
     kill(getpid(), SIGTERM); /* nobody waits for it: the default action ends the process */
     return corio_sleep(CORIO_S);
 }
-TEST_EXPECT_SIGNAL(unwatched_signal_keeps_default_action, SIGTERM) { corio_run(&VT, t_unwatched, NULL); }
+TEST_EXPECT_SIGNAL(unwatched_signal_keeps_default_action, SIGTERM)
+{
+    corio_run(&VT, t_unwatched, NULL);
+}
 
 /* ---- graceful shutdown ---------------------------------------------------------------------- */
 
 struct svc {
-    int inflight_done;   /* requests that completed during the drain */
-    int drained;         /* drain callback result */
-    int worker_rc;       /* background worker's end */
+    int inflight_done; /* requests that completed during the drain */
+    int drained;       /* drain callback result */
+    int worker_rc;     /* background worker's end */
     int signo;
     int64_t drain_started, ended;
-    int64_t request_ns;  /* how long an in-flight request takes */
+    int64_t request_ns; /* how long an in-flight request takes */
 };
 
 static int request(void *arg)

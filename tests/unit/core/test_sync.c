@@ -90,7 +90,10 @@ static int t_sem_basic(void *arg)
     corio_sem_free(NULL);
     return 0;
 }
-TEST(sem_counts_permits) { RUN(t_sem_basic, NULL); }
+TEST(sem_counts_permits)
+{
+    RUN(t_sem_basic, NULL);
+}
 
 static int t_sem_fifo(void *arg)
 {
@@ -116,7 +119,10 @@ static int t_sem_fifo(void *arg)
     corio_sem_free(s);
     return 0;
 }
-TEST(sem_serves_waiters_in_fifo_order_without_barging) { RUN(t_sem_fifo, NULL); }
+TEST(sem_serves_waiters_in_fifo_order_without_barging)
+{
+    RUN(t_sem_fifo, NULL);
+}
 
 static int t_sem_cancel(void *arg)
 {
@@ -153,7 +159,10 @@ static int t_sem_cancel(void *arg)
     corio_sem_free(s);
     return 0;
 }
-TEST(sem_cancelled_acquire_takes_nothing) { RUN(t_sem_cancel, NULL); }
+TEST(sem_cancelled_acquire_takes_nothing)
+{
+    RUN(t_sem_cancel, NULL);
+}
 
 static int t_sem_handover(void *arg)
 {
@@ -172,7 +181,10 @@ static int t_sem_handover(void *arg)
     corio_sem_free(s);
     return 0;
 }
-TEST(sem_hand_over_is_final) { RUN(t_sem_handover, NULL); }
+TEST(sem_hand_over_is_final)
+{
+    RUN(t_sem_handover, NULL);
+}
 
 static int t_sem_deadline(void *arg)
 {
@@ -200,7 +212,10 @@ static int t_sem_deadline(void *arg)
     corio_sem_free(s);
     return 0;
 }
-TEST(sem_acquire_times_out_exactly_at_deadline) { RUN(t_sem_deadline, NULL); }
+TEST(sem_acquire_times_out_exactly_at_deadline)
+{
+    RUN(t_sem_deadline, NULL);
+}
 
 /* The earliest of nested deadlines governs, and only its own scope reports the hit. */
 static int t_sem_nested(void *arg)
@@ -228,7 +243,10 @@ static int t_sem_nested(void *arg)
     corio_sem_free(s);
     return 0;
 }
-TEST(sem_nested_deadlines_earliest_wins) { RUN(t_sem_nested, NULL); }
+TEST(sem_nested_deadlines_earliest_wins)
+{
+    RUN(t_sem_nested, NULL);
+}
 
 static int t_sem_free_busy(void *arg)
 {
@@ -271,7 +289,10 @@ static int t_free_after_cancel(void *arg)
     join_all(w, 3);
     return 0;
 }
-TEST(free_after_cancelling_the_waiters_needs_no_join) { RUN(t_free_after_cancel, NULL); }
+TEST(free_after_cancelling_the_waiters_needs_no_join)
+{
+    RUN(t_free_after_cancel, NULL);
+}
 
 /* ---- mutex ----------------------------------------------------------------------------------- */
 
@@ -301,7 +322,10 @@ static int t_mutex_basic(void *arg)
     corio_mutex_free(m);
     return 0;
 }
-TEST(mutex_locks_and_unlocks) { RUN(t_mutex_basic, NULL); }
+TEST(mutex_locks_and_unlocks)
+{
+    RUN(t_mutex_basic, NULL);
+}
 
 static int t_mutex_fifo(void *arg)
 {
@@ -328,7 +352,10 @@ static int t_mutex_fifo(void *arg)
     corio_mutex_free(m);
     return 0;
 }
-TEST(mutex_hands_off_in_fifo_order) { RUN(t_mutex_fifo, NULL); }
+TEST(mutex_hands_off_in_fifo_order)
+{
+    RUN(t_mutex_fifo, NULL);
+}
 
 static int t_mutex_cancel(void *arg)
 {
@@ -355,7 +382,10 @@ static int t_mutex_cancel(void *arg)
     corio_mutex_free(m);
     return 0;
 }
-TEST(mutex_cancelled_lock_leaves_state_unchanged) { RUN(t_mutex_cancel, NULL); }
+TEST(mutex_cancelled_lock_leaves_state_unchanged)
+{
+    RUN(t_mutex_cancel, NULL);
+}
 
 static int t_mutex_handover(void *arg)
 {
@@ -376,7 +406,10 @@ static int t_mutex_handover(void *arg)
     corio_mutex_free(m);
     return 0;
 }
-TEST(mutex_hand_over_is_final) { RUN(t_mutex_handover, NULL); }
+TEST(mutex_hand_over_is_final)
+{
+    RUN(t_mutex_handover, NULL);
+}
 
 static int sleepy_holder(void *arg)
 {
@@ -408,7 +441,10 @@ static int t_mutex_deadline(void *arg)
     corio_mutex_free(m);
     return 0;
 }
-TEST(mutex_lock_times_out_and_takes_nothing) { RUN(t_mutex_deadline, NULL); }
+TEST(mutex_lock_times_out_and_takes_nothing)
+{
+    RUN(t_mutex_deadline, NULL);
+}
 
 static int t_relock(void *arg)
 {
@@ -472,7 +508,10 @@ static int t_event(void *arg)
     corio_event_free(e);
     return 0;
 }
-TEST(event_set_wakes_every_waiter) { RUN(t_event, NULL); }
+TEST(event_set_wakes_every_waiter)
+{
+    RUN(t_event, NULL);
+}
 
 static int t_event_deadline(void *arg)
 {
@@ -488,7 +527,10 @@ static int t_event_deadline(void *arg)
     corio_event_free(e);
     return 0;
 }
-TEST(event_wait_times_out) { RUN(t_event_deadline, NULL); }
+TEST(event_wait_times_out)
+{
+    RUN(t_event_deadline, NULL);
+}
 
 /* ---- condition ------------------------------------------------------------------------------- */
 
@@ -558,7 +600,10 @@ static int t_cond_signal(void *arg)
     corio_mutex_free(b.m);
     return 0;
 }
-TEST(cond_signal_wakes_longest_waiter_broadcast_all) { RUN(t_cond_signal, NULL); }
+TEST(cond_signal_wakes_longest_waiter_broadcast_all)
+{
+    RUN(t_cond_signal, NULL);
+}
 
 static int t_cond_cancel(void *arg)
 {
@@ -585,7 +630,10 @@ static int t_cond_cancel(void *arg)
     corio_mutex_free(b.m);
     return 0;
 }
-TEST(cond_cancelled_wait_relocks_uninterruptibly) { RUN(t_cond_cancel, NULL); }
+TEST(cond_cancelled_wait_relocks_uninterruptibly)
+{
+    RUN(t_cond_cancel, NULL);
+}
 
 static int t_cond_deadline(void *arg)
 {
@@ -606,7 +654,10 @@ static int t_cond_deadline(void *arg)
     corio_mutex_free(b.m);
     return 0;
 }
-TEST(cond_wait_times_out_holding_the_mutex) { RUN(t_cond_deadline, NULL); }
+TEST(cond_wait_times_out_holding_the_mutex)
+{
+    RUN(t_cond_deadline, NULL);
+}
 
 /* ---- shuffled stress: permits are conserved -------------------------------------------------- */
 

@@ -18,7 +18,10 @@ static const struct corio_run_opts VT = {.virtual_time = true, .watchdog_ns = -1
 
 /* ---- spawn and join ---------------------------------------------------------------------- */
 
-static int return_arg(void *arg) { return (int)(intptr_t)arg; }
+static int return_arg(void *arg)
+{
+    return (int)(intptr_t)arg;
+}
 
 static int t_join_result(void *arg)
 {
@@ -32,7 +35,10 @@ static int t_join_result(void *arg)
     ASSERT_EQ(res, 42);
     return 0;
 }
-TEST(join_returns_child_result) { RUN(t_join_result, NULL); }
+TEST(join_returns_child_result)
+{
+    RUN(t_join_result, NULL);
+}
 
 static int append_id(void *arg)
 {
@@ -61,7 +67,10 @@ static int t_fifo(void *arg)
         ASSERT_EQ((uint64_t)log[i + 1], ids[i]);
     return 0;
 }
-TEST(children_start_in_spawn_order) { RUN(t_fifo, NULL); }
+TEST(children_start_in_spawn_order)
+{
+    RUN(t_fifo, NULL);
+}
 
 static int t_join_self(void *arg)
 {
@@ -69,14 +78,20 @@ static int t_join_self(void *arg)
     ASSERT_EQ(corio_task_join(corio_self(), NULL), -EDEADLK);
     return 0;
 }
-TEST(join_self_is_edeadlk) { RUN(t_join_self, NULL); }
+TEST(join_self_is_edeadlk)
+{
+    RUN(t_join_self, NULL);
+}
 
 static int t_main_result(void *arg)
 {
     (void)arg;
     return -EIO;
 }
-TEST(run_returns_main_result) { ASSERT_EQ(corio_run(&VT, t_main_result, NULL), -EIO); }
+TEST(run_returns_main_result)
+{
+    ASSERT_EQ(corio_run(&VT, t_main_result, NULL), -EIO);
+}
 
 /* ---- cancellation --------------------------------------------------------------------------- */
 
@@ -115,7 +130,10 @@ static int t_cancel_sleep(void *arg)
     ASSERT_EQ(p.at, when);
     return 0;
 }
-TEST(cancel_wakes_sleeper_and_every_later_call_fails) { RUN(t_cancel_sleep, NULL); }
+TEST(cancel_wakes_sleeper_and_every_later_call_fails)
+{
+    RUN(t_cancel_sleep, NULL);
+}
 
 static int join_probe(void *arg)
 {
@@ -145,7 +163,10 @@ static int t_cancel_join(void *arg)
     ASSERT_EQ(res, 0);
     return 0;
 }
-TEST(cancel_joiner_leaves_target_running) { RUN(t_cancel_join, NULL); }
+TEST(cancel_joiner_leaves_target_running)
+{
+    RUN(t_cancel_join, NULL);
+}
 
 static int t_cancel_self(void *arg)
 {
@@ -156,7 +177,10 @@ static int t_cancel_self(void *arg)
     ASSERT_EQ(corio_sleep(CORIO_MS), -ECANCELED);
     return 0;
 }
-TEST(cancel_self_applies_at_next_blocking_call) { RUN(t_cancel_self, NULL); }
+TEST(cancel_self_applies_at_next_blocking_call)
+{
+    RUN(t_cancel_self, NULL);
+}
 
 /* ---- groups -------------------------------------------------------------------------------- */
 
@@ -210,7 +234,10 @@ static int t_group_failure(void *arg)
     ASSERT_EQ(corio_group_close(g), -EIO);
     return 0;
 }
-TEST(group_first_failure_cancels_siblings_and_is_reported) { RUN(t_group_failure, NULL); }
+TEST(group_first_failure_cancels_siblings_and_is_reported)
+{
+    RUN(t_group_failure, NULL);
+}
 
 static int parent_with_children(void *arg)
 {
@@ -247,7 +274,10 @@ static int t_parent_cancelled(void *arg)
         ASSERT_EQ(log.rc[i], -ECANCELED);
     return 0;
 }
-TEST(parent_cancelled_cancels_and_reaps_its_children) { RUN(t_parent_cancelled, NULL); }
+TEST(parent_cancelled_cancels_and_reaps_its_children)
+{
+    RUN(t_parent_cancelled, NULL);
+}
 
 static int parent_sleeping(void *arg)
 {
@@ -278,7 +308,10 @@ static int t_owner_returns(void *arg)
     ASSERT_EQ(log.ended[0], log.ended[7]);
     return 0;
 }
-TEST(open_group_is_closed_when_owner_returns) { RUN(t_owner_returns, NULL); }
+TEST(open_group_is_closed_when_owner_returns)
+{
+    RUN(t_owner_returns, NULL);
+}
 
 static int t_group_close_reaps(void *arg)
 {
@@ -293,7 +326,10 @@ static int t_group_close_reaps(void *arg)
     ASSERT_EQ(log.rc[0], -ECANCELED);
     return 0;
 }
-TEST(group_close_cancels_and_reaps_survivors) { RUN(t_group_close_reaps, NULL); }
+TEST(group_close_cancels_and_reaps_survivors)
+{
+    RUN(t_group_close_reaps, NULL);
+}
 
 static int t_cancelled_group_refuses(void *arg)
 {
@@ -306,7 +342,10 @@ static int t_cancelled_group_refuses(void *arg)
     corio_group_close(g);
     return 0;
 }
-TEST(spawn_into_cancelled_group_fails) { RUN(t_cancelled_group_refuses, NULL); }
+TEST(spawn_into_cancelled_group_fails)
+{
+    RUN(t_cancelled_group_refuses, NULL);
+}
 
 static int bg_worker(void *arg)
 {
@@ -347,7 +386,10 @@ static int t_deadline_sleep(void *arg)
     ASSERT_EQ(corio_sleep(CORIO_MS), 0);
     return 0;
 }
-TEST(deadline_expires_in_sleep_exactly) { RUN(t_deadline_sleep, NULL); }
+TEST(deadline_expires_in_sleep_exactly)
+{
+    RUN(t_deadline_sleep, NULL);
+}
 
 static int t_nested(void *arg)
 {
@@ -372,7 +414,10 @@ static int t_nested(void *arg)
     ASSERT(corio_deadline_leave(&outer));
     return 0;
 }
-TEST(nested_deadlines_earliest_wins) { RUN(t_nested, NULL); }
+TEST(nested_deadlines_earliest_wins)
+{
+    RUN(t_nested, NULL);
+}
 
 static int sleep_long(void *arg)
 {
@@ -389,7 +434,10 @@ static int t_wait_for(void *arg)
     ASSERT_EQ(corio_wait_for(2 * CORIO_S, sleep_long, NULL), 0);
     return 0;
 }
-TEST(wait_for_runs_under_deadline) { RUN(t_wait_for, NULL); }
+TEST(wait_for_runs_under_deadline)
+{
+    RUN(t_wait_for, NULL);
+}
 
 static int report_deadline(void *arg)
 {
@@ -416,7 +464,10 @@ static int t_inherit_deadline(void *arg)
     corio_deadline_leave(&d);
     return 0;
 }
-TEST(children_inherit_deadline_background_does_not) { RUN(t_inherit_deadline, NULL); }
+TEST(children_inherit_deadline_background_does_not)
+{
+    RUN(t_inherit_deadline, NULL);
+}
 
 static int t_group_wait_deadline(void *arg)
 {
@@ -436,7 +487,10 @@ static int t_group_wait_deadline(void *arg)
     corio_group_close(g);
     return 0;
 }
-TEST(group_wait_times_out_and_reaps_children) { RUN(t_group_wait_deadline, NULL); }
+TEST(group_wait_times_out_and_reaps_children)
+{
+    RUN(t_group_wait_deadline, NULL);
+}
 
 struct shield_log {
     int first, cleanup, after;
@@ -475,7 +529,10 @@ static int t_shield(void *arg)
     ASSERT_EQ(s.after, -ECANCELED); /* cancellation resumes once the shield is left */
     return 0;
 }
-TEST(shielded_cleanup_completes_after_cancel) { RUN(t_shield, NULL); }
+TEST(shielded_cleanup_completes_after_cancel)
+{
+    RUN(t_shield, NULL);
+}
 
 static int t_shield_deadline(void *arg)
 {
@@ -492,7 +549,10 @@ static int t_shield_deadline(void *arg)
     ASSERT(corio_deadline_leave(&outer));
     return 0;
 }
-TEST(shield_has_its_own_deadline) { RUN(t_shield_deadline, NULL); }
+TEST(shield_has_its_own_deadline)
+{
+    RUN(t_shield_deadline, NULL);
+}
 
 static int t_bad_leave(void *arg)
 {
@@ -508,7 +568,8 @@ TEST_EXPECT_DEATH(deadline_left_out_of_order_aborts, SIGABRT, "out of order")
     corio_run(&VT, t_bad_leave, NULL);
 }
 
-/* ---- task-local values ------------------------------------------------------------------------ */
+/* ---- task-local values ------------------------------------------------------------------------
+ */
 
 static corio_local_key REQ_ID = CORIO_LOCAL_KEY("request_id");
 static corio_local_key USER = CORIO_LOCAL_KEY("user");
@@ -553,9 +614,13 @@ static int t_locals(void *arg)
     ASSERT_EQ(corio_local_set_copy(&REQ_ID, "x", 70000), -EMSGSIZE);
     return 0;
 }
-TEST(task_locals_are_inherited_not_shared) { RUN(t_locals, NULL); }
+TEST(task_locals_are_inherited_not_shared)
+{
+    RUN(t_locals, NULL);
+}
 
-/* ---- listing, counters, scale ------------------------------------------------------------------ */
+/* ---- listing, counters, scale ------------------------------------------------------------------
+ */
 
 struct listing {
     int sleeping;
@@ -589,7 +654,7 @@ static int t_listing(void *arg)
         ASSERT_EQ(corio_spawn_named(g, "napper", sleeper, NULL, NULL), 0);
     ASSERT_EQ(corio_sleep(7 * CORIO_MS), 0);
     size_t n = corio_tasks_foreach(list_cb, &l);
-    ASSERT_EQ(n, 4u); /* main and the three nappers */
+    ASSERT_EQ(n, 4u);         /* main and the three nappers */
     ASSERT_EQ(l.sleeping, 3); /* main is running */
     ASSERT_EQ(l.named, 3);
     ASSERT(l.site_ok);
@@ -603,7 +668,10 @@ static int t_listing(void *arg)
     corio_group_close(g);
     return 0;
 }
-TEST(task_listing_shows_state_wait_age_and_site) { RUN(t_listing, NULL); }
+TEST(task_listing_shows_state_wait_age_and_site)
+{
+    RUN(t_listing, NULL);
+}
 
 static int count_up(void *arg)
 {
@@ -629,7 +697,10 @@ static int t_many(void *arg)
     ASSERT_LE(st.stacks_mapped, 5100u); /* stacks are reused across rounds */
     return 0;
 }
-TEST(many_tasks_reuse_pooled_stacks) { RUN(t_many, NULL); }
+TEST(many_tasks_reuse_pooled_stacks)
+{
+    RUN(t_many, NULL);
+}
 
 static int t_shuffled(void *arg)
 {
@@ -649,7 +720,8 @@ TEST(group_semantics_hold_under_shuffled_scheduling)
     }
 }
 
-/* ---- stack overflow ---------------------------------------------------------------------------- */
+/* ---- stack overflow ----------------------------------------------------------------------------
+ */
 
 static int recurse(int n)
 {
@@ -697,7 +769,10 @@ static int t_big_stack(void *arg)
     ASSERT_EQ(res, 0);
     return 0;
 }
-TEST(spawn_with_larger_stack) { RUN(t_big_stack, NULL); }
+TEST(spawn_with_larger_stack)
+{
+    RUN(t_big_stack, NULL);
+}
 
 TEST(run_rejects_bad_options)
 {
@@ -711,7 +786,10 @@ static int t_nested_run(void *arg)
     ASSERT_EQ(corio_run(&VT, t_main_result, NULL), -EBUSY);
     return 0;
 }
-TEST(nested_run_is_ebusy) { RUN(t_nested_run, NULL); }
+TEST(nested_run_is_ebusy)
+{
+    RUN(t_nested_run, NULL);
+}
 
 static int t_yield_alone(void *arg)
 {
@@ -724,4 +802,7 @@ static int t_yield_alone(void *arg)
     ASSERT_EQ(x, 1000);
     return 0;
 }
-TEST(yield_with_nobody_else_runnable) { RUN(t_yield_alone, NULL); }
+TEST(yield_with_nobody_else_runnable)
+{
+    RUN(t_yield_alone, NULL);
+}

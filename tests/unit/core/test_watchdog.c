@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-static _Atomic int reports;     /* reports naming the spinning task */
+static _Atomic int reports; /* reports naming the spinning task */
 static _Atomic int polite_reports;
 static struct corio_watchdog_report last;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

@@ -39,7 +39,8 @@ TEST(every_worker_runs_main_on_its_own_loop)
     ASSERT_EQ(atomic_load(&mains_done), NW);
 }
 
-/* ---- posting ---------------------------------------------------------------------------------- */
+/* ---- posting ----------------------------------------------------------------------------------
+ */
 
 struct ping {
     int from;
