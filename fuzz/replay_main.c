@@ -54,9 +54,8 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
         return -1;
     }
     *len = n;
-    *out = realloc(buf, n ? n : 1); /* exact size: an over-read hits the redzone */
-    if (*out == NULL)
-        *out = buf;
+    uint8_t *exact = realloc(buf, n ? n : 1); /* exact size: an over-read hits the redzone */
+    *out = exact ? exact : buf;
     return 0;
 }
 

@@ -230,6 +230,23 @@ CORIO_API int corio_http_resp_begin(corio_http_resp *w);
 CORIO_API int corio_http_resp_write(corio_http_resp *w, const void *data, size_t len);
 CORIO_API int corio_http_resp_end(corio_http_resp *w);
 
+/* Switches the connection to another protocol (WebSocket, or anything negotiated with the
+ * Upgrade header): sends "101 Switching Protocols" with the headers set so far (the caller sets
+ * Upgrade and Connection: Upgrade, and e.g. Sec-WebSocket-Accept) and hands over the
+ * connection's stream in *out. Bytes the client sent after the request are still in the
+ * stream's buffer. The stream stays owned by the server: the handler speaks the new protocol
+ * on it until it returns, and must not close it; the connection closes when the handler
+ * returns. During a graceful drain the server shuts down the stream's read side, so a reader
+ * sees the end of input; corio_http_req_draining() then tells a drain from a client that left.
+ * Suspends (writing the head). Errors: -EALREADY (a response was started), -ENOTSUP (the
+ * in-process test client cannot hand over a connection), -EINVAL (HTTP/1.0, HEAD, or a request
+ * body not read to its end), and those of corio_http_resp_text. */
+CORIO_API int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out);
+
+/* True once the server serving r has begun a graceful drain: long-lived handlers (streams,
+ * upgraded connections) should finish up. False for the in-process test client. */
+CORIO_API bool corio_http_req_draining(const corio_http_req *r);
+
 /* Bytes of body sent so far (for access logs). */
 CORIO_API uint64_t corio_http_resp_bytes(const corio_http_resp *w);
 

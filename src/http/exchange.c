@@ -694,6 +694,35 @@ int corio_http_resp_end(corio_http_resp *w)
     return send_iov(w, &iov, 1, true);
 }
 
+/* ---- protocol upgrade ------------------------------------------------------------------------ */
+
+int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out)
+{
+    corio_http_req *r = w->req;
+    *out = NULL;
+    if (w->started)
+        return -EALREADY;
+    if (!r->sink->upgrade)
+        return -ENOTSUP;
+    if (r->head.minor_version == 0 || !r->body_done || w->head_only)
+        return -EINVAL; /* HTTP/1.0, a HEAD, or body bytes the new protocol would misread */
+    char head[HEAD_BUF];
+    corio_iov iov[3];
+    w->status = 101;
+    w->started = w->ended = w->upgraded = w->close = true;
+    int n = head_iov(w, head, -1, iov);
+    int rc = send_iov(w, iov, n, false);
+    if (rc < 0)
+        return rc;
+    *out = r->sink->upgrade(r->sink->ctx);
+    return 0;
+}
+
+bool corio_http_req_draining(const corio_http_req *r)
+{
+    return r->sink->draining && r->sink->draining(r->sink->ctx);
+}
+
 /* ---- files ----------------------------------------------------------------------------------- */
 
 enum range { RANGE_NONE, RANGE_OK, RANGE_UNSATISFIABLE };
@@ -978,7 +1007,7 @@ size_t corio__http_head(corio_http_resp *w, char *buf, size_t cap, int64_t conte
     } else if (content_length == -2 && w->chunked) {
         p = PUT_LIT(p, "Transfer-Encoding: chunked\r\n");
     }
-    if (w->close)
+    if (w->close && !w->upgraded) /* a 101 carries the handler's Connection: Upgrade */
         p = PUT_LIT(p, "Connection: close\r\n");
     else if (r->head.minor_version == 0)
         p = PUT_LIT(p, "Connection: keep-alive\r\n");

@@ -83,6 +83,13 @@ struct corio__http_sink {
     /* True if the response now being formatted must be the connection's last (a drain).
      * NULL: never. Called once per response head. */
     bool (*last)(void *ctx);
+    /* Hands the connection over to another protocol after a 101 (corio_http_resp_upgrade):
+     * returns the stream, with any bytes that followed the request still buffered, and stops
+     * the connection from serving HTTP afterwards. NULL: upgrades are not supported (the
+     * in-process test client). */
+    corio_stream *(*upgrade)(void *ctx);
+    /* True once the server is draining. NULL: never. */
+    bool (*draining)(void *ctx);
     void *ctx;
 };
 
@@ -138,6 +145,7 @@ struct corio_http_resp {
     bool head_only; /* HEAD request: no body bytes */
     bool close;     /* send Connection: close and close after */
     bool failed;    /* a write failed: close */
+    bool upgraded;  /* a 101 was sent: the connection belongs to another protocol */
     uint64_t bytes;
     const char *server_name;
     /* Body filter (added for the gzip middleware, src/http/mw_gzip.c). When set,

@@ -60,8 +60,9 @@ struct conn {
     size_t head_cap;
     char *out; /* held-back complete responses (pipelining) */
     size_t out_len, out_cap;
-    struct conn *prev, *next; /* on srv->idle while idle */
+    struct conn *prev, *next; /* on srv->idle while idle or upgraded */
     bool idle;
+    bool upgraded; /* handed to another protocol: never serves HTTP again */
 };
 
 /* ---- output -------------------------------------------------------------------------------- */
@@ -188,6 +189,25 @@ static bool conn_last(void *ctx)
 {
     struct conn *c = ctx;
     return c->srv->draining && !(c->r->body_done && input_waiting(c));
+}
+
+static void set_idle(struct conn *c, bool idle);
+
+/* An upgraded connection joins the idle list for good: a drain shuts down its read side like
+ * an idle connection's, so the protocol's reader sees the end of input, can find
+ * corio_http_req_draining() true and say goodbye its own way (WebSocket's 1001). */
+static corio_stream *conn_upgrade(void *ctx)
+{
+    struct conn *c = ctx;
+    c->upgraded = true;
+    set_idle(c, true);
+    return c->s;
+}
+
+static bool conn_draining(void *ctx)
+{
+    struct conn *c = ctx;
+    return c->srv->draining;
 }
 
 /* ---- idle tracking -------------------------------------------------------------------------- */
@@ -367,7 +387,7 @@ static bool serve_one(struct conn *c, corio_http_req *r, size_t served, bool *cl
     int rc = corio__http_dispatch(srv->app, r, &w);
     corio__http_finish(&w, rc);
     bool keep = !w.close && !w.failed && !w.close_delim && corio__http_discard_body(r);
-    *clean = r->body_done && !r->body_error;
+    *clean = (r->body_done && !r->body_error) || w.upgraded;
     corio__http_exchange_free(r);
     return keep;
 }
@@ -409,6 +429,8 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
         .fill = conn_fill,
         .consume = conn_consume,
         .last = conn_last,
+        .upgrade = conn_upgrade,
+        .draining = conn_draining,
         .ctx = &c,
     };
     bool clean = true;
@@ -426,7 +448,7 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
         if (!serve_one(&c, r, served, &clean))
             break;
     }
-    if (flush(&c) == 0) {
+    if (flush(&c) == 0 && !c.upgraded) {
         size_t left;
         corio_stream_peek(s, &left);
         if (!clean || left)

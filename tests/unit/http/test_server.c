@@ -182,6 +182,32 @@ static int big(corio_http_req *req, corio_http_resp *resp, void *ctx)
     return rc;
 }
 
+/* "/up": switches to a line echo protocol; on the end of input during a drain it says "bye".
+ * Reports the upgrade's result on body_rc. */
+static int upgrade(corio_http_req *req, corio_http_resp *resp, void *ctx)
+{
+    struct env *e = ctx;
+    corio_stream *s;
+    ASSERT_EQ(corio_http_resp_header(resp, "Upgrade", "lines"), 0);
+    ASSERT_EQ(corio_http_resp_header(resp, "Connection", "Upgrade"), 0);
+    int rc = corio_http_resp_upgrade(resp, &s);
+    ASSERT_EQ(corio_chan_put(e->body_rc, &rc), 0);
+    if (rc < 0)
+        return rc;
+    corio_stream *again;
+    ASSERT_EQ(corio_http_resp_upgrade(resp, &again), -EALREADY);
+    ASSERT_NULL(again);
+    ASSERT(!corio_http_req_draining(req));
+    char *line;
+    ssize_t n;
+    while ((n = corio_stream_read_until(s, "\n", 1, 1024, &line)) > 0)
+        if ((rc = corio_stream_write_all(s, line, (size_t)n)) < 0)
+            return rc;
+    if (n == 0 && corio_http_req_draining(req))
+        return corio_stream_write_all(s, "bye\n", 4);
+    return n < 0 ? (int)n : 0;
+}
+
 static int server_task(void *arg)
 {
     struct env *e = arg;
@@ -211,6 +237,7 @@ static void start(struct env *e, const struct corio_http_server_opts *o)
     ASSERT_EQ(corio_http_app_route(a, "GET", "/inspect/{name}", inspect, e), 0);
     ASSERT_EQ(corio_http_app_route(a, "POST", "/form", form, e), 0);
     ASSERT_EQ(corio_http_app_route(a, "GET", "/big", big, e), 0);
+    ASSERT_EQ(corio_http_app_route(a, "GET", "/up", upgrade, e), 0);
     ASSERT_EQ(corio_tcp_listen("127.0.0.1", 0, NULL, &e->l), 0);
     e->port = corio_listener_port(e->l);
     ASSERT_EQ(corio_http_server_new(e->app, e->l, o, &e->srv), 0);
@@ -1294,4 +1321,86 @@ static void accessors(void)
 TEST(request_headers_query_path_params_and_forms)
 {
     RUN(accessors);
+}
+
+/* ---- protocol upgrade ----------------------------------------------------------------------- */
+
+static void expect_line(corio_stream *s, const char *want)
+{
+    char *line;
+    ssize_t n = corio_stream_read_until(s, "\n", 1, 1024, &line);
+    ASSERT_EQ(n, (ssize_t)strlen(want));
+    ASSERT(memcmp(line, want, (size_t)n) == 0);
+}
+
+static void upgrades(void)
+{
+    struct env e;
+    struct resp r;
+    int rc;
+    start(&e, NULL);
+    /* A request, the upgrade and the first line of the new protocol in one write: the line
+     * must stay buffered for the new protocol. */
+    corio_stream *s = dial(&e);
+    send_str(s, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /up HTTP/1.1\r\nHost: x\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\n"
+                "first\n");
+    expect(s, CORIO_HTTP_GET, 200, "Hello, World!");
+    ASSERT_EQ(read_resp(s, CORIO_HTTP_GET, &r), 0);
+    ASSERT_EQ(r.status, 101);
+    ASSERT_STREQ(hdr(&r, "Upgrade"), "lines");
+    ASSERT_STREQ(hdr(&r, "Connection"), "Upgrade");
+    ASSERT_NULL(hdr(&r, "Content-Length"));
+    ASSERT_NULL(hdr(&r, "Transfer-Encoding"));
+    resp_free(&r);
+    ASSERT_EQ(corio_chan_get(e.body_rc, &rc), 0);
+    ASSERT_EQ(rc, 0);
+    expect_line(s, "first\n");
+    send_str(s, "GET / HTTP/1.1\r\n"); /* not HTTP any more: echoed as a line */
+    expect_line(s, "GET / HTTP/1.1\r\n");
+
+    /* HTTP/1.0 cannot switch protocols: the handler's error becomes a 500. */
+    corio_stream *old = dial(&e);
+    send_str(old, "GET /up HTTP/1.0\r\nUpgrade: lines\r\n\r\n");
+    expect(old, CORIO_HTTP_GET, 500, NULL);
+    ASSERT_EQ(corio_chan_get(e.body_rc, &rc), 0);
+    ASSERT_EQ(rc, -EINVAL);
+
+    /* A drain ends the new protocol's input; the handler says goodbye and the server ends. */
+    struct drain d = {&e, 1, false};
+    corio_task *t;
+    ASSERT_EQ(corio_spawn_task(NULL, drain_task, &d, &t), 0);
+    expect_line(s, "bye\n");
+    expect_closed(s);
+    ASSERT_EQ(corio_task_join(t, NULL), 0);
+    ASSERT_EQ(d.rc, 0);
+    ASSERT_EQ(corio_task_join(e.task, NULL), 0);
+    e.task = NULL;
+    corio_stream_close(s);
+    corio_stream_close(old);
+    stop(&e);
+}
+
+TEST(upgrade_hands_over_the_stream_and_drain_ends_it)
+{
+    RUN(upgrades);
+}
+
+static void upgrade_in_test_client(void)
+{
+    struct env e;
+    struct corio_http_test_resp r;
+    int rc;
+    start(&e, NULL);
+    ASSERT_EQ(corio_http_test_get(e.app, "/up", &r), 0);
+    ASSERT_EQ(r.status, 500);
+    corio_http_test_resp_free(&r);
+    ASSERT_EQ(corio_chan_get(e.body_rc, &rc), 0);
+    ASSERT_EQ(rc, -ENOTSUP);
+    stop(&e);
+}
+
+TEST(upgrade_is_refused_by_the_test_client)
+{
+    RUN(upgrade_in_test_client);
 }
