@@ -260,6 +260,18 @@ struct corio_loop_counters {
     uint64_t msgs;
 };
 
+/* The page pool of pages.h (pages.c). */
+struct corio__pages {
+    void **warm, **cold; /* free pages: resident / given back to the kernel */
+    size_t nwarm, capwarm, ncold, capcold;
+    char *slab_next, *slab_end; /* the uncarved rest of the newest slab */
+    void **slabs;
+    size_t nslabs, capslabs;
+    size_t out; /* pages handed out */
+};
+void corio__pages_trim(struct corio__pages *pp);
+void corio__pages_deinit(struct corio__pages *pp);
+
 struct corio_loop {
     struct corio__rt *rt;
     int index; /* worker index */
@@ -281,6 +293,7 @@ struct corio_loop {
     size_t nfds;
     size_t fd_waiters;
     struct corio__stack_pool stacks;
+    struct corio__pages pages; /* page pool of pages.h */
     corio_task *free_tasks; /* task structs for reuse (linked by rq_next) */
     size_t nfree_tasks;
     corio_group top;

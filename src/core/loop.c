@@ -140,6 +140,7 @@ void corio__loop_free(corio_loop *l)
     }
     corio__fd_table_free(l);
     corio__stack_pool_deinit(&l->stacks);
+    corio__pages_deinit(&l->pages);
     corio__task_free_all(l);
     free(l);
 }
@@ -261,8 +262,10 @@ static void poll_once(corio_loop *l)
 {
     struct epoll_event ev[MAX_EVENTS];
     int timeout = poll_timeout_ms(l);
-    if (timeout != 0)
-        corio__stack_pool_trim(&l->stacks); /* about to sleep: a good time to give memory back */
+    if (timeout != 0) { /* about to sleep: a good time to give memory back */
+        corio__stack_pool_trim(&l->stacks);
+        corio__pages_trim(&l->pages);
+    }
     int n = epoll_wait(l->epfd, ev, MAX_EVENTS, timeout);
     if (n < 0)
         n = 0; /* EINTR: a signal; the signalfd reports it */

@@ -127,7 +127,7 @@ struct corio_http_req {
     int body_status; /* with body_error: the status to answer (400, 408,
                         413, 431), 0 if the client went away */
     struct arena_block *arena;
-    char arena0[512]; /* first block, inline */
+    char arena0[256]; /* first block, inline (small: a request fits one page) */
     size_t arena0_used;
 };
 

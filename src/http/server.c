@@ -29,6 +29,8 @@
  */
 #include "http_int.h"
 
+#include "core/pages.h"
+
 #include <errno.h>
 #include <sys/socket.h>
 
@@ -54,7 +56,8 @@ struct conn {
     corio_http_server *srv;
     corio_stream *s;
     const corio_addr *peer;
-    corio_http_req *r; /* the request being served (one per connection, reused) */
+    corio_http_req *r; /* the request being served (reused; released while idle) */
+    bool r_pooled;     /* r is a page of the loop's page pool */
     struct corio__http_sink sink;
     char *head; /* copy of the current request head, for requests with a body */
     size_t head_cap;
@@ -235,6 +238,44 @@ static void set_idle(struct conn *c, bool idle)
     }
 }
 
+/* ---- the request structure ------------------------------------------------------------------ */
+
+/* Makes c->r ready for parsing the next head: allocated (one pool page when the header array
+ * fits in it, which it does for the default limit) and reset. */
+static int req_ready(struct conn *c)
+{
+    size_t nh = c->srv->lim.max_headers;
+    size_t size = sizeof(corio_http_req) + nh * sizeof(struct corio_http_header);
+    if (!c->r) {
+        c->r_pooled = false;
+        c->r = size <= CORIO__PAGE ? corio__page_get(&c->r_pooled) : malloc(size);
+        if (!c->r)
+            return -ENOMEM;
+        c->r->headers = (struct corio_http_header *)(c->r + 1);
+    }
+    memset(&c->r->head, 0, sizeof c->r->head);
+    c->r->head.headers = c->r->headers;
+    c->r->head.headers_cap = nh;
+    return 0;
+}
+
+/* Gives back what only a busy connection needs: the request structure and the head copy and
+ * output buffers. The stream's read buffer is trimmed by the caller. */
+static void release_busy_memory(struct conn *c)
+{
+    if (c->r_pooled)
+        corio__page_put(c->r, true);
+    else
+        free(c->r);
+    c->r = NULL;
+    free(c->head);
+    c->head = NULL;
+    c->head_cap = 0;
+    free(c->out);
+    c->out = NULL;
+    c->out_cap = 0;
+}
+
 /* Waits between requests for input, for at most idle_ns. The read buffer is kept for a moment
  * and released only when the connection stays idle: a busy client's next request usually
  * arrives within a round trip, and releasing and allocating the buffer per request would put
@@ -250,6 +291,7 @@ static int wait_idle(struct conn *c, int64_t idle_ns)
     bool grace_over = corio_deadline_leave(&d) && grace < end;
     if (rc == -ETIMEDOUT && grace_over && !srv->draining) {
         corio_stream_trim(c->s);
+        release_busy_memory(c);
         corio_deadline_enter(&d, end);
         rc = corio_stream_wait_readable(c->s);
         corio_deadline_leave(&d);
@@ -312,7 +354,7 @@ static ssize_t parse_head(struct conn *c, corio_http_req *r)
  * or a drain began) or HEAD_ANSWERED after answering an error. A new connection gets
  * header_ns (if shorter than keepalive_ns) for its first byte: one that never sends anything
  * is not held for a whole keep-alive period. */
-static ssize_t read_head(struct conn *c, corio_http_req *r, bool first)
+static ssize_t read_head(struct conn *c, bool first)
 {
     corio_http_server *srv = c->srv;
     size_t len;
@@ -320,8 +362,8 @@ static ssize_t read_head(struct conn *c, corio_http_req *r, bool first)
     if (len == 0) {
         if (flush(c) < 0)
             return HEAD_CLOSE;
-        if (srv->draining) /* only a request that has arrived already is still answered */
-            return input_waiting(c) ? parse_head(c, r) : HEAD_CLOSE;
+        if (srv->draining && !input_waiting(c)) /* only a request already here is answered */
+            return HEAD_CLOSE;
         if (c->out_cap > 16384) { /* a burst of pipelining is over: give the big buffer back */
             free(c->out);
             c->out = NULL;
@@ -330,10 +372,12 @@ static ssize_t read_head(struct conn *c, corio_http_req *r, bool first)
         int64_t idle_ns = srv->to.keepalive_ns;
         if (first && srv->to.header_ns < idle_ns)
             idle_ns = srv->to.header_ns;
-        if (wait_idle(c, idle_ns) < 0 || srv->draining)
+        if (!srv->draining && (wait_idle(c, idle_ns) < 0 || srv->draining))
             return HEAD_CLOSE;
     }
-    return parse_head(c, r);
+    if (req_ready(c) < 0)
+        return HEAD_CLOSE;
+    return parse_head(c, c->r);
 }
 
 /* Consumes the head from the stream. A request with a body is read after this, which may move
@@ -415,12 +459,6 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
 {
     corio_http_server *srv = ctx;
     struct conn c = {.srv = srv, .s = s, .peer = peer};
-    size_t nh = srv->lim.max_headers;
-    corio_http_req *r = malloc(sizeof(*r) + nh * sizeof(struct corio_http_header));
-    if (!r)
-        return -ENOMEM;
-    r->headers = (struct corio_http_header *)(r + 1);
-    c.r = r;
     c.sink = (struct corio__http_sink){
         .writev = conn_writev,
         .sendfile = conn_sendfile,
@@ -435,17 +473,14 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
     };
     bool clean = true;
     for (size_t served = 0;; served++) {
-        memset(&r->head, 0, sizeof r->head);
-        r->head.headers = r->headers;
-        r->head.headers_cap = nh;
-        ssize_t hl = read_head(&c, r, served == 0);
+        ssize_t hl = read_head(&c, served == 0);
         if (hl <= 0) {
             clean = hl == HEAD_CLOSE;
             break;
         }
-        if (take_head(&c, r, (size_t)hl) < 0)
+        if (take_head(&c, c.r, (size_t)hl) < 0)
             break;
-        if (!serve_one(&c, r, served, &clean))
+        if (!serve_one(&c, c.r, served, &clean))
             break;
     }
     if (flush(&c) == 0 && !c.upgraded) {
@@ -455,9 +490,7 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
             linger(&c);
     }
     set_idle(&c, false);
-    free(r);
-    free(c.head);
-    free(c.out);
+    release_busy_memory(&c);
     return 0;
 }
 

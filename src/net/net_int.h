@@ -70,6 +70,7 @@ struct corio_stream {
     bool is_sock;      /* send/sendmsg with MSG_NOSIGNAL work on fd */
     bool eof;          /* the transport reported end of stream: reads return 0 from now on */
     bool drained;      /* the last read was short: the socket was empty then */
+    bool buf_pooled;   /* buf is a page of the loop's page pool (core/pages.h) */
     char *buf;         /* read buffer, NULL until the first buffered read and after trim */
     size_t cap;        /* bytes allocated at buf */
     size_t rpos, wpos; /* consumed / filled offsets in buf */

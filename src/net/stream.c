@@ -18,6 +18,10 @@
  */
 #include "net_int.h"
 
+#include "core/pages.h"
+
+static void release(corio_stream *s);
+
 #include <errno.h>
 #include <string.h>
 
@@ -55,7 +59,7 @@ int corio_stream_close(corio_stream *s)
     if (!s)
         return 0;
     int rc = s->ops->close(s);
-    free(s->buf);
+    release(s);
     free(s);
     return rc;
 }
@@ -66,6 +70,16 @@ int corio_stream_fd(const corio_stream *s)
 }
 
 /* ---- buffer management ------------------------------------------------------------------- */
+
+static void release(corio_stream *s)
+{
+    if (s->buf_pooled)
+        corio__page_put(s->buf, true);
+    else
+        free(s->buf);
+    s->buf = NULL;
+    s->buf_pooled = false;
+}
 
 static size_t buffered(const corio_stream *s)
 {
@@ -81,11 +95,15 @@ static void compact(corio_stream *s)
     s->wpos = n;
 }
 
-/* Makes room for at least one byte after wpos. */
+/* Makes room for at least one byte after wpos. A first buffer of one page comes from the
+ * loop's page pool, so that an idle connection's trimmed buffer really leaves the process. */
 static int reserve(corio_stream *s)
 {
     if (!s->buf) {
-        if (!(s->buf = malloc(s->init_cap)))
+        s->buf_pooled = false;
+        s->buf = s->init_cap == CORIO__PAGE ? corio__page_get(&s->buf_pooled)
+                                            : malloc(s->init_cap);
+        if (!s->buf)
             return -ENOMEM;
         s->cap = s->init_cap;
         s->rpos = s->wpos = 0;
@@ -102,9 +120,18 @@ static int reserve(corio_stream *s)
     if (s->cap >= s->max_cap)
         return -EMSGSIZE;
     size_t ncap = s->cap * 2 < s->max_cap ? s->cap * 2 : s->max_cap;
-    char *nb = realloc(s->buf, ncap);
+    char *nb;
+    if (s->buf_pooled) { /* a pool page cannot grow: move to the heap */
+        if ((nb = malloc(ncap)))
+            memcpy(nb, s->buf, s->wpos);
+    } else {
+        nb = realloc(s->buf, ncap);
+    }
     if (!nb)
         return -ENOMEM;
+    if (s->buf_pooled)
+        corio__page_put(s->buf, true);
+    s->buf_pooled = false;
     s->buf = nb;
     s->cap = ncap;
     compact(s);
@@ -261,8 +288,7 @@ int corio_stream_wait_readable(corio_stream *s)
 void corio_stream_trim(corio_stream *s)
 {
     if (s->buf && buffered(s) == 0) {
-        free(s->buf);
-        s->buf = NULL;
+        release(s);
         s->cap = s->rpos = s->wpos = 0;
     }
 }
