@@ -93,6 +93,12 @@ CORIO_API int corio_run(const struct corio_run_opts *o, corio_fn main, void *arg
  * context, or any thread with a loop. */
 CORIO_API int64_t corio_now(void);
 
+/* The loop's clock read afresh rather than cached (a vDSO clock read, some 20 ns): for timing
+ * work done within one loop iteration, such as a request's handling time, which corio_now()
+ * would show as zero. On a virtual-time run it is the virtual clock. Task context, or any
+ * thread with a loop. */
+CORIO_API int64_t corio_clock(void);
+
 /* corio_now() + ns, saturating at CORIO_FOREVER. */
 CORIO_API int64_t corio_after(int64_t ns);
 

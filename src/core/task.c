@@ -556,6 +556,14 @@ int64_t corio_now(void)
     return l->now;
 }
 
+int64_t corio_clock(void)
+{
+    corio_loop *l = corio__tls_loop;
+    if (CORIO_UNLIKELY(!l))
+        corio__fatal("corio_clock called outside a corio loop");
+    return corio__clock_now(l);
+}
+
 int64_t corio_after(int64_t ns)
 {
     int64_t now = corio_now();
@@ -568,10 +576,14 @@ int64_t corio_after(int64_t ns)
  */
 
 /* Nodes form persistent (immutable) lists shared between parents and children: setting a value
- * prepends a node, so tasks that already hold the list see no change. */
+ * prepends a node, so tasks that already hold the list see no change. One exception keeps the
+ * common pattern "set k, work, set k again" (a request id per request on a connection's task)
+ * free of allocations: when the head node is for the same key and no other task holds it
+ * (refs == 1), nobody can observe the change, so it is updated in place. */
 struct corio__local {
     uint32_t refs;  /* must stay first: spawn bumps it without knowing the struct */
-    uint32_t len;   /* bytes of data[] for copies */
+    uint32_t len;   /* bytes of data[] in use for a copy, 0 for a borrowed value */
+    uint32_t cap;   /* bytes allocated for data[] */
     uint32_t depth; /* nodes from this one to the end of the list */
     struct corio__local *next;
     const corio_local_key *key;
@@ -608,6 +620,7 @@ static int local_compact(corio_task *t)
             return -ENOMEM;
         }
         memcpy(c, n, sizeof(*c) + n->len);
+        c->cap = n->len;
         c->refs = 1;
         c->next = NULL;
         c->depth = 0; /* set below */
@@ -638,15 +651,28 @@ static int local_push(corio_task *t, struct corio__local *n)
     return 0;
 }
 
+/* The head node if it may be updated in place for k (see above), else NULL. */
+static struct corio__local *own_head(corio_task *t, const corio_local_key *k)
+{
+    struct corio__local *h = t->locals;
+    return h && h->key == k && h->refs == 1 ? h : NULL;
+}
+
 int corio_local_set(const corio_local_key *k, void *value)
 {
     corio_task *t = corio__self_checked("corio_local_set");
-    struct corio__local *n = malloc(sizeof(*n));
+    struct corio__local *n = own_head(t, k);
+    if (n) {
+        n->value = value;
+        n->len = 0;
+        return 0;
+    }
+    n = malloc(sizeof(*n));
     if (!n)
         return -ENOMEM;
     n->key = k;
     n->value = value;
-    n->len = 0;
+    n->len = n->cap = 0;
     return local_push(t, n);
 }
 
@@ -655,9 +681,20 @@ int corio_local_set_copy(const corio_local_key *k, const void *data, size_t len)
     corio_task *t = corio__self_checked("corio_local_set_copy");
     if (len > 65536)
         return -EMSGSIZE;
-    struct corio__local *n = malloc(sizeof(*n) + len + 1);
+    struct corio__local *n = own_head(t, k);
+    if (n && n->cap >= len + 1) {
+        memmove(n->data, data, len); /* data may be the old value */
+        n->data[len] = 0;
+        n->len = (uint32_t)len + 1;
+        n->value = n->data;
+        return 0;
+    }
+    /* Room for a typical id or token, so that later values reuse the node. */
+    size_t cap = len + 1 < 48 ? 48 : len + 1;
+    n = malloc(sizeof(*n) + cap);
     if (!n)
         return -ENOMEM;
+    n->cap = (uint32_t)cap;
     n->key = k;
     if (len)
         memcpy(n->data, data, len);

@@ -10,12 +10,18 @@
  */
 #include "http_int.h"
 
+#include <stdatomic.h>
+
 #include <errno.h>
 
 int corio_http_app_new(corio_http_app **out)
 {
+    static _Atomic uint64_t ids;
     *out = calloc(1, sizeof(**out));
-    return *out ? 0 : -ENOMEM;
+    if (!*out)
+        return -ENOMEM;
+    (*out)->id = atomic_fetch_add(&ids, 1) + 1;
+    return 0;
 }
 
 static void node_free(struct corio__http_node *n, bool self)

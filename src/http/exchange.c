@@ -440,9 +440,10 @@ int corio_http_resp_header(corio_http_resp *w, const char *name, const char *val
         return -EINVAL;
     /* The framing is the server's: a second Content-Length or a Transfer-Encoding it does not
      * apply would let the client read the body differently from how it was sent. */
-    if (strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Transfer-Encoding") == 0)
+    if ((nl == 14 && strcasecmp(name, "Content-Length") == 0) ||
+        (nl == 17 && strcasecmp(name, "Transfer-Encoding") == 0))
         return -EINVAL;
-    if (strcasecmp(name, "Connection") == 0 && strcasecmp(value, "close") == 0) {
+    if (nl == 10 && strcasecmp(name, "Connection") == 0 && strcasecmp(value, "close") == 0) {
         w->close = true;
         return 0;
     }

@@ -42,6 +42,7 @@ struct corio__http_mw {
 };
 
 struct corio_http_app {
+    uint64_t id; /* unique per app: with a pattern's address, names a route across apps */
     struct corio__http_node root;
     struct corio__http_mw *mws;
     size_t nmws;

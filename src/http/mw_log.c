@@ -51,7 +51,7 @@ static __attribute__((noinline)) int log_one(corio_http_req *req, corio_http_res
                                              const struct corio_http_access_log_opts *o, int rc,
                                              int64_t t0)
 {
-    double ms = (double)(corio_now() - t0) / 1e6;
+    double ms = (double)(corio_clock() - t0) / 1e6;
     /* The router answers a failed handler at once (500/503); should nothing have been sent,
      * the server answers 500 after we return. */
     bool failed = rc < 0;
@@ -82,9 +82,10 @@ static __attribute__((noinline)) int log_one(corio_http_req *req, corio_http_res
 int corio_http_access_log_mw(corio_http_req *req, corio_http_resp *resp, corio_http_chain *next,
                              void *ctx)
 {
-    int64_t t0 = corio_now();
+    bool on = corio_log_enabled(CORIO_LOG_INFO); /* below info: not even a clock read */
+    int64_t t0 = on ? corio_clock() : 0;
     int rc = corio_http_next(req, resp, next);
-    if (!corio_log_enabled(CORIO_LOG_INFO))
+    if (!on || !corio_log_enabled(CORIO_LOG_INFO))
         return rc;
     return log_one(req, resp, next, ctx, rc, t0);
 }

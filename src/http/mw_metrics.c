@@ -16,10 +16,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define MAX_SERVERS 1024
 
 struct corio_http_metrics {
+    uint64_t id;                             /* unique per instance: keys the series cache */
     corio_metrics *reg;                      /* borrowed */
     corio_counter *requests;                 /* owned by reg */
     corio_histogram *duration;               /* owned by reg */
@@ -37,6 +39,8 @@ int corio_http_metrics_new(const struct corio_http_metrics_opts *o, corio_http_m
     corio_http_metrics *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
+    static _Atomic uint64_t ids;
+    m->id = atomic_fetch_add(&ids, 1) + 1;
     m->reg = o->registry;
     pthread_mutex_init(&m->mu, NULL);
     int rc = corio_counter_register(m->reg, "http_requests_total", "HTTP requests answered.",
@@ -77,16 +81,60 @@ static const char *method_label(corio_str m)
     return "OTHER";
 }
 
+/* Series lookups hash their label values under the registry's rules; a request's labels are
+ * a static method name, a route pattern owned by the app and a status, so the series are
+ * cached per thread (series are per thread too) by those; the app's id goes with the pattern's
+ * address, which a later app may reuse for another pattern. */
+#define CACHE_SIZE 64
+struct series_cache {
+    uint64_t id, app; /* corio_http_metrics.id (0 = empty) and corio_http_app.id */
+    const char *method, *route;
+    int status;
+    corio_metric_series *requests, *duration;
+};
+static _Thread_local struct series_cache cache[CACHE_SIZE];
+static _Thread_local struct {
+    uint64_t id;
+    corio_metric_series *s;
+} inflight_cache;
+
+static struct series_cache *series_for(corio_http_metrics *m, uint64_t app, const char *method,
+                                       const char *route, int status)
+{
+    uintptr_t h = ((uintptr_t)method >> 3) ^ ((uintptr_t)route >> 4) ^ (uintptr_t)status * 31u ^
+                  (uintptr_t)(m->id * 7u + app);
+    struct series_cache *e = &cache[(h ^ (h >> 7)) % CACHE_SIZE];
+    if (e->id == m->id && e->app == app && e->method == method && e->route == route &&
+        e->status == status && e->requests && e->duration)
+        return e;
+    char st[12];
+    snprintf(st, sizeof st, "%d", status);
+    *e = (struct series_cache){
+        .id = m->id,
+        .app = app,
+        .method = method,
+        .route = route,
+        .status = status,
+        .requests = corio_counter_labels(m->requests, method, route, st),
+        .duration = corio_histogram_labels(m->duration, method, route),
+    };
+    return e;
+}
+
 int corio_http_metrics_mw(corio_http_req *req, corio_http_resp *resp, corio_http_chain *next,
                           void *ctx)
 {
     corio_http_metrics *m = ctx;
-    corio_metric_series *inf = corio_gauge_labelsv(m->in_flight, NULL, 0);
-    int64_t t0 = corio_now();
+    if (inflight_cache.id != m->id || !inflight_cache.s) {
+        inflight_cache.id = m->id;
+        inflight_cache.s = corio_gauge_labelsv(m->in_flight, NULL, 0);
+    }
+    corio_metric_series *inf = inflight_cache.s;
+    int64_t t0 = corio_clock();
     corio_gauge_add(inf, 1);
     int rc = corio_http_next(req, resp, next);
     corio_gauge_add(inf, -1);
-    int64_t dt = corio_now() - t0;
+    int64_t dt = corio_clock() - t0;
 
     const char *method = method_label(corio_http_req_method(req));
     const char *route = corio__http_mw_route(req, next);
@@ -95,10 +143,9 @@ int corio_http_metrics_mw(corio_http_req *req, corio_http_resp *resp, corio_http
     /* The router answers a failed handler at once; should nothing have been sent, the server
      * answers 500 after we return. */
     int status = rc < 0 && !corio_http_resp_started(resp) ? 500 : corio_http_resp_get_status(resp);
-    char st[12];
-    snprintf(st, sizeof st, "%d", status);
-    corio_counter_add(corio_counter_labels(m->requests, method, route, st), 1);
-    corio_histogram_observe_ns(corio_histogram_labels(m->duration, method, route), dt);
+    struct series_cache *e = series_for(m, next->app->id, method, route, status);
+    corio_counter_add(e->requests, 1);
+    corio_histogram_observe_ns(e->duration, dt);
     return rc;
 }
 

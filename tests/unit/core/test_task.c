@@ -619,6 +619,56 @@ TEST(task_locals_are_inherited_not_shared)
     RUN(t_locals, NULL);
 }
 
+/* A child that keeps reading its value while the parent sets new ones. */
+static int local_watcher(void *arg)
+{
+    const char **seen = arg;
+    seen[0] = corio_local_get(&REQ_ID);
+    ASSERT_EQ(corio_sleep(10 * CORIO_MS), 0);
+    seen[1] = corio_local_get(&REQ_ID);
+    return 0;
+}
+
+/* Setting the same key again while no other task holds the value updates it in place (a
+ * connection's task setting a request id per request allocates once), but never under a child
+ * that already holds it. */
+static int t_locals_in_place(void *arg)
+{
+    (void)arg;
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, "first", 5), 0);
+    const char *p1 = corio_local_get(&REQ_ID);
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, "second", 6), 0);
+    ASSERT_PTR_EQ(corio_local_get(&REQ_ID), p1); /* reused */
+    ASSERT_STREQ(p1, "second");
+    ASSERT_EQ(corio_local_set(&REQ_ID, NULL), 0);
+    ASSERT_NULL(corio_local_get(&REQ_ID));
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, "third", 5), 0);
+    ASSERT_PTR_EQ(corio_local_get(&REQ_ID), p1);
+    /* A value longer than the node holds gets a new node. */
+    char big[100];
+    memset(big, 'b', sizeof big);
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, big, sizeof big), 0);
+    ASSERT_EQ(strlen(corio_local_get(&REQ_ID)), sizeof big);
+    /* With a child holding the value, the parent's next set must not change what it sees. */
+    const char *seen[2] = {0};
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, "parent", 6), 0);
+    corio_group *g;
+    ASSERT_EQ(corio_group_open(&g), 0);
+    ASSERT_EQ(corio_spawn(g, local_watcher, seen), 0);
+    ASSERT_EQ(corio_sleep(CORIO_MS), 0);
+    ASSERT_EQ(corio_local_set_copy(&REQ_ID, "PARENT", 6), 0);
+    ASSERT_EQ(corio_local_set(&REQ_ID, NULL), 0);
+    ASSERT_EQ(corio_group_wait(g), 0);
+    corio_group_close(g);
+    ASSERT_STREQ(seen[0], "parent");
+    ASSERT_STREQ(seen[1], "parent");
+    return 0;
+}
+TEST(task_locals_are_updated_in_place_only_when_unshared)
+{
+    RUN(t_locals_in_place, NULL);
+}
+
 /* ---- listing, counters, scale ------------------------------------------------------------------
  */
 
