@@ -260,14 +260,17 @@ struct corio_loop_counters {
     uint64_t msgs;
 };
 
-/* The page pool of pages.h (pages.c). */
-struct corio__pages {
-    void **warm, **cold; /* free pages: resident / given back to the kernel */
+/* The page pool of pages.h (pages.c): free lists per block size (1 and 2 pages). */
+struct corio__page_list {
+    void **warm, **cold; /* free blocks: resident / given back to the kernel */
     size_t nwarm, capwarm, ncold, capcold;
+};
+struct corio__pages {
+    struct corio__page_list size[2];
     char *slab_next, *slab_end; /* the uncarved rest of the newest slab */
     void **slabs;
     size_t nslabs, capslabs;
-    size_t out; /* pages handed out */
+    size_t out; /* blocks handed out */
 };
 void corio__pages_trim(struct corio__pages *pp);
 void corio__pages_deinit(struct corio__pages *pp);

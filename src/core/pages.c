@@ -5,8 +5,9 @@
  * lists are arrays of pointers, not links stored in the pages, so that listing a cold page does
  * not fault it back in. When the loop is about to sleep, warm pages beyond WARM_KEEP go cold.
  *
- * Invariant: every slab page is either handed out, on a free list, or past slab_next.
- * Deliberately not here: sizes other than one page (callers use malloc for those).
+ * Blocks of one and two pages have free lists of their own (a two-page block is never split).
+ * Invariant: every slab page belongs to a block handed out or on a free list, or lies past
+ * slab_next. Deliberately not here: larger sizes (callers use malloc for those).
  */
 #include "pages.h"
 
@@ -21,7 +22,7 @@
 #endif
 
 #define SLAB_PAGES 512 /* 2 MiB */
-#define WARM_KEEP 64   /* free pages kept resident across a sleep */
+#define WARM_KEEP 64   /* free blocks of each size kept resident across a sleep */
 
 static bool push(void ***arr, size_t *n, size_t *cap, void *p)
 {
@@ -37,9 +38,11 @@ static bool push(void ***arr, size_t *n, size_t *cap, void *p)
     return true;
 }
 
-static void *carve(struct corio__pages *pp)
+static void *carve(struct corio__pages *pp, size_t npages)
 {
-    if (pp->slab_next == pp->slab_end) {
+    size_t bytes = npages * CORIO__PAGE;
+    if ((size_t)(pp->slab_end - pp->slab_next) < bytes) {
+        /* The odd page left at a slab's end is lost; a slab holds hundreds. */
         size_t len = (size_t)SLAB_PAGES * CORIO__PAGE;
         char *s = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (s == MAP_FAILED)
@@ -52,29 +55,31 @@ static void *carve(struct corio__pages *pp)
         pp->slab_end = s + len;
     }
     void *p = pp->slab_next;
-    pp->slab_next += CORIO__PAGE;
+    pp->slab_next += bytes;
     return p;
 }
 
-void *corio__page_get(bool *pooled)
+void *corio__pages_get(size_t npages, bool *pooled)
 {
     corio_loop *l = corio__tls_loop;
     *pooled = false;
+    CORIO_ASSERT(npages >= 1 && npages <= CORIO__PAGES_MAX);
     if (l && !CORIO_ASAN) {
         struct corio__pages *pp = &l->pages;
-        void *p = pp->nwarm ? pp->warm[--pp->nwarm]
-                  : pp->ncold ? pp->cold[--pp->ncold]
-                              : carve(pp);
+        struct corio__page_list *fl = &pp->size[npages - 1];
+        void *p = fl->nwarm ? fl->warm[--fl->nwarm]
+                  : fl->ncold ? fl->cold[--fl->ncold]
+                              : carve(pp, npages);
         if (p) {
             pp->out++;
             *pooled = true;
             return p;
         }
     }
-    return aligned_alloc(CORIO__PAGE, CORIO__PAGE);
+    return aligned_alloc(CORIO__PAGE, npages * CORIO__PAGE);
 }
 
-void corio__page_put(void *p, bool pooled)
+void corio__pages_put(void *p, size_t npages, bool pooled)
 {
     if (!p)
         return;
@@ -83,23 +88,27 @@ void corio__page_put(void *p, bool pooled)
         return;
     }
     corio_loop *l = corio__tls_loop;
-    CORIO_ASSERT(l != NULL);
+    CORIO_ASSERT(l != NULL && npages >= 1 && npages <= CORIO__PAGES_MAX);
     struct corio__pages *pp = &l->pages;
+    struct corio__page_list *fl = &pp->size[npages - 1];
     pp->out--;
-    if (!push(&pp->warm, &pp->nwarm, &pp->capwarm, p)) {
-        /* No room to list it: give its memory back and lose the page (rare: out of memory). */
-        madvise(p, CORIO__PAGE, MADV_DONTNEED);
+    if (!push(&fl->warm, &fl->nwarm, &fl->capwarm, p)) {
+        /* No room to list it: give its memory back and lose the block (rare: out of memory). */
+        madvise(p, npages * CORIO__PAGE, MADV_DONTNEED);
     }
 }
 
 void corio__pages_trim(struct corio__pages *pp)
 {
-    while (pp->nwarm > WARM_KEEP) {
-        void *p = pp->warm[pp->nwarm - 1];
-        if (!push(&pp->cold, &pp->ncold, &pp->capcold, p))
-            return;
-        pp->nwarm--;
-        madvise(p, CORIO__PAGE, MADV_DONTNEED);
+    for (size_t k = 0; k < CORIO__PAGES_MAX; k++) {
+        struct corio__page_list *fl = &pp->size[k];
+        while (fl->nwarm > WARM_KEEP) {
+            void *p = fl->warm[fl->nwarm - 1];
+            if (!push(&fl->cold, &fl->ncold, &fl->capcold, p))
+                break;
+            fl->nwarm--;
+            madvise(p, (k + 1) * CORIO__PAGE, MADV_DONTNEED);
+        }
     }
 }
 
@@ -111,7 +120,9 @@ void corio__pages_deinit(struct corio__pages *pp)
         for (size_t i = 0; i < pp->nslabs; i++)
             munmap(pp->slabs[i], (size_t)SLAB_PAGES * CORIO__PAGE);
     free(pp->slabs);
-    free(pp->warm);
-    free(pp->cold);
+    for (size_t k = 0; k < CORIO__PAGES_MAX; k++) {
+        free(pp->size[k].warm);
+        free(pp->size[k].cold);
+    }
     *pp = (struct corio__pages){0};
 }

@@ -20,11 +20,23 @@
 #include <stddef.h>
 
 #define CORIO__PAGE 4096
+#define CORIO__PAGES_MAX 2 /* the largest block, in pages */
 
-/* One CORIO__PAGE-byte, page-aligned buffer (contents undefined), or NULL when out of memory.
- * *pooled: whether it came from the loop's pool. */
-void *corio__page_get(bool *pooled);
-/* Returns p (from corio__page_get, with its pooled flag); NULL is ignored. */
-void corio__page_put(void *p, bool pooled);
+/* A page-aligned buffer of npages (1..CORIO__PAGES_MAX) pages, contents undefined, or NULL
+ * when out of memory. *pooled: whether it came from the loop's pool. */
+void *corio__pages_get(size_t npages, bool *pooled);
+/* Returns p (from corio__pages_get with the same npages, and its pooled flag); NULL is
+ * ignored. */
+void corio__pages_put(void *p, size_t npages, bool pooled);
+
+static inline void *corio__page_get(bool *pooled)
+{
+    return corio__pages_get(1, pooled);
+}
+
+static inline void corio__page_put(void *p, bool pooled)
+{
+    corio__pages_put(p, 1, pooled);
+}
 
 #endif

@@ -35,6 +35,11 @@ void *corio_http_req_alloc(corio_http_req *r, size_t n)
         r->arena0_used += n;
         return p;
     }
+    if (r->arena_ext_cap - r->arena_ext_used >= n) {
+        void *p = r->arena_ext + r->arena_ext_used;
+        r->arena_ext_used += n;
+        return p;
+    }
     struct arena_block *b = r->arena;
     if (!b || b->cap - b->used < n) {
         size_t cap = n > 4096 ? n : 4096;
@@ -97,7 +102,7 @@ void corio__http_exchange_init(corio_http_req *r, corio_http_resp *w, struct cor
     r->body = NULL;
     r->body_len = 0;
     r->arena = NULL;
-    r->arena0_used = 0;
+    r->arena0_used = r->arena_ext_used = 0;
     if (r->chunked)
         corio_http_chunked_init(&r->dec, lim);
     memset(w, 0, sizeof(*w));

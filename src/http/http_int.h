@@ -128,8 +128,10 @@ struct corio_http_req {
     int body_status; /* with body_error: the status to answer (400, 408,
                         413, 431), 0 if the client went away */
     struct arena_block *arena;
-    char arena0[256]; /* first block, inline (small: a request fits one page) */
+    char arena0[256]; /* first block, inline */
     size_t arena0_used;
+    char *arena_ext; /* second block: the rest of the server's request block (or NULL) */
+    size_t arena_ext_cap, arena_ext_used;
 };
 
 /* One response. Invariant: ended implies started; once started, status and hdrs are frozen;

@@ -22,7 +22,8 @@
  * arrived behind it, and every request read during the drain is answered with
  * Connection: close.
  *
- * Invariants: a connection is on srv->idle exactly while it waits between requests; c->out
+ * Invariants: a connection's idle flag is set exactly while it waits between requests (or
+ * after an upgrade); c->out
  * holds only complete responses, and is empty whenever the task waits for input.
  * Deliberately not here: request parsing (parser.c), the exchange (exchange.c), routing
  * (app.c), accepting and the connection limit (net/server.c).
@@ -49,7 +50,7 @@ struct corio_http_server {
     size_t max_requests;
     const char *server_name;
     bool draining;
-    struct conn *idle; /* connections waiting between requests (doubly linked) */
+    struct conn *conns; /* every connection (doubly linked) */
 };
 
 struct conn {
@@ -63,8 +64,8 @@ struct conn {
     size_t head_cap;
     char *out; /* held-back complete responses (pipelining) */
     size_t out_len, out_cap;
-    struct conn *prev, *next; /* on srv->idle while idle or upgraded */
-    bool idle;
+    struct conn *prev, *next; /* on srv->conns */
+    bool idle;                /* waiting between requests, or upgraded */
     bool upgraded; /* handed to another protocol: never serves HTTP again */
 };
 
@@ -196,7 +197,7 @@ static bool conn_last(void *ctx)
 
 static void set_idle(struct conn *c, bool idle);
 
-/* An upgraded connection joins the idle list for good: a drain shuts down its read side like
+/* An upgraded connection counts as idle for good: a drain shuts down its read side like
  * an idle connection's, so the protocol's reader sees the end of input, can find
  * corio_http_req_draining() true and say goodbye its own way (WebSocket's 1001). */
 static corio_stream *conn_upgrade(void *ctx)
@@ -215,43 +216,59 @@ static bool conn_draining(void *ctx)
 
 /* ---- idle tracking -------------------------------------------------------------------------- */
 
+/* Connections are on srv->conns from start to end; the idle flag is what a drain looks at.
+ * Keeping a flag rather than a list of the idle ones spares every request two list updates,
+ * which touch other connections' memory (cache misses with thousands of connections). */
 static void set_idle(struct conn *c, bool idle)
 {
-    corio_http_server *srv = c->srv;
-    if (idle == c->idle)
-        return;
     c->idle = idle;
-    if (idle) {
-        c->prev = NULL;
-        c->next = srv->idle;
-        if (srv->idle)
-            srv->idle->prev = c;
-        srv->idle = c;
-    } else {
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            srv->idle = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        c->prev = c->next = NULL;
-    }
+}
+
+static void conn_link(struct conn *c)
+{
+    corio_http_server *srv = c->srv;
+    c->prev = NULL;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+}
+
+static void conn_unlink(struct conn *c)
+{
+    corio_http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
 }
 
 /* ---- the request structure ------------------------------------------------------------------ */
 
-/* Makes c->r ready for parsing the next head: allocated (one pool page when the header array
- * fits in it, which it does for the default limit) and reset. */
+/* The request block: the request structure, its header array and, in the rest of the block,
+ * room for the request's allocations (corio_http_req_alloc), so that a typical request
+ * allocates nothing. Two pool pages when the header array leaves room, which it does for the
+ * default limit. */
+#define REQ_BLOCK_PAGES 2
+#define REQ_BLOCK (REQ_BLOCK_PAGES * CORIO__PAGE)
+
+/* Makes c->r ready for parsing the next head: allocated and reset. */
 static int req_ready(struct conn *c)
 {
     size_t nh = c->srv->lim.max_headers;
     size_t size = sizeof(corio_http_req) + nh * sizeof(struct corio_http_header);
     if (!c->r) {
         c->r_pooled = false;
-        c->r = size <= CORIO__PAGE ? corio__page_get(&c->r_pooled) : malloc(size);
+        bool block = size + 1024 <= REQ_BLOCK;
+        c->r = block ? corio__pages_get(REQ_BLOCK_PAGES, &c->r_pooled) : malloc(size);
         if (!c->r)
             return -ENOMEM;
         c->r->headers = (struct corio_http_header *)(c->r + 1);
+        size_t off = (size + 15) & ~(size_t)15; /* arena allocations are 16-aligned */
+        c->r->arena_ext = block ? (char *)c->r + off : NULL;
+        c->r->arena_ext_cap = block ? REQ_BLOCK - off : 0;
     }
     memset(&c->r->head, 0, sizeof c->r->head);
     c->r->head.headers = c->r->headers;
@@ -264,7 +281,7 @@ static int req_ready(struct conn *c)
 static void release_busy_memory(struct conn *c)
 {
     if (c->r_pooled)
-        corio__page_put(c->r, true);
+        corio__pages_put(c->r, REQ_BLOCK_PAGES, true);
     else
         free(c->r);
     c->r = NULL;
@@ -472,6 +489,7 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
         .ctx = &c,
     };
     bool clean = true;
+    conn_link(&c);
     for (size_t served = 0;; served++) {
         ssize_t hl = read_head(&c, served == 0);
         if (hl <= 0) {
@@ -489,7 +507,7 @@ static int conn_main(void *ctx, corio_stream *s, const corio_addr *peer)
         if (!clean || left)
             linger(&c);
     }
-    set_idle(&c, false);
+    conn_unlink(&c);
     release_busy_memory(&c);
     return 0;
 }
@@ -549,8 +567,9 @@ int corio_http_server_drain(corio_http_server *srv)
     /* Connections idle between requests leave now: shutting their read side wakes them. A
      * connection busy with a request goes idle later and is caught by a later pass. */
     for (;;) {
-        for (struct conn *c = srv->idle; c; c = c->next)
-            corio_stream_shutdown(c->s, SHUT_RD);
+        for (struct conn *c = srv->conns; c; c = c->next)
+            if (c->idle)
+                corio_stream_shutdown(c->s, SHUT_RD);
         if (corio_server_conns(srv->net) == 0)
             return 0;
         int rc = corio_sleep(10 * CORIO_MS);

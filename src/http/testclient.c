@@ -259,7 +259,7 @@ int corio_http_test_request_ex(corio_http_app *app, const struct corio_http_test
         corio_addr_parse("127.0.0.1", 40000, &local);
         peer = &local;
     }
-    corio_http_req *r = malloc(sizeof(*r) + lim.max_headers * sizeof(struct corio_http_header));
+    corio_http_req *r = calloc(1, sizeof(*r) + lim.max_headers * sizeof(struct corio_http_header));
     if (!r)
         return -ENOMEM;
     memset(&r->head, 0, sizeof r->head);

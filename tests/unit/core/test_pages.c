@@ -71,6 +71,36 @@ TEST(pages_are_reused_warm_and_returned_when_the_loop_sleeps)
     ASSERT_EQ(corio_run(NULL, pool_main, NULL), 0);
 }
 
+static int blocks_main(void *arg)
+{
+    (void)arg;
+    bool p1, p2, p3;
+    char *a = corio__pages_get(2, &p1), *b = corio__pages_get(1, &p2);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_EQ((uintptr_t)a % CORIO__PAGE, 0u);
+    memset(a, 7, 2 * CORIO__PAGE);
+    memset(b, 9, CORIO__PAGE);
+    ASSERT(b >= a + 2 * CORIO__PAGE || b + CORIO__PAGE <= a); /* no overlap */
+    corio__pages_put(a, 2, p1);
+    /* A freed two-page block serves two-page requests only. */
+    char *c = corio__pages_get(1, &p3);
+    ASSERT(c != a || !p1);
+    corio__pages_put(c, 1, p3);
+    char *d = corio__pages_get(2, &p3);
+    if (p1)
+        ASSERT_PTR_EQ(d, a);
+    ASSERT_EQ(d[2 * CORIO__PAGE - 1] == 7 || !p1, true);
+    corio__pages_put(d, 2, p3);
+    corio__pages_put(b, 1, p2);
+    return 0;
+}
+
+TEST(two_page_blocks_have_their_own_free_list)
+{
+    ASSERT_EQ(corio_run(NULL, blocks_main, NULL), 0);
+}
+
 TEST(outside_a_loop_pages_are_plain_allocations)
 {
     bool pooled = true;
