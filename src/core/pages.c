@@ -67,7 +67,7 @@ void *corio__pages_get(size_t npages, bool *pooled)
     if (l && !CORIO_ASAN) {
         struct corio__pages *pp = &l->pages;
         struct corio__page_list *fl = &pp->size[npages - 1];
-        void *p = fl->nwarm ? fl->warm[--fl->nwarm]
+        void *p = fl->nwarm   ? fl->warm[--fl->nwarm]
                   : fl->ncold ? fl->cold[--fl->ncold]
                               : carve(pp, npages);
         if (p) {

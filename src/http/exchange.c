@@ -15,13 +15,11 @@
  * wire (or queued), so the connection may carry another; r->body_error means the framing of
  * the request body can no longer be trusted, so the connection must close.
  * Deliberately not here: the connection loop, keep-alive and timeouts between requests
- * (server.c), routing (app.c).
+ * (server.c), routing (app.c), file responses (files.c).
  */
 #include "http_int.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,13 +472,12 @@ int corio_http_resp_header(corio_http_resp *w, const char *name, const char *val
     return 0;
 }
 
-static bool no_body_status(int s)
+bool corio__http_no_body_status(int s)
 {
     return (s >= 100 && s < 200) || s == 204 || s == 304;
 }
 
-/* Writes under the write timeout; a failure marks the connection for closing. */
-static int send_iov(corio_http_resp *w, const corio_iov *iov, int n, bool final)
+int corio__http_send_iov(corio_http_resp *w, const corio_iov *iov, int n, bool final)
 {
     corio_deadline d;
     corio_deadline_enter(&d, corio_after(w->req->to->write_ns));
@@ -491,13 +488,10 @@ static int send_iov(corio_http_resp *w, const corio_iov *iov, int n, bool final)
     return rc;
 }
 
-/* Formats the whole head into buf (HEAD_BUF bytes) and describes it in iov[0..return): one
- * iovec when the handler's fields fit in buf (the usual case), else three. */
-#define HEAD_BUF 1024
-static int head_iov(corio_http_resp *w, char *buf, int64_t content_length, corio_iov *iov)
+int corio__http_head_iov(corio_http_resp *w, char *buf, int64_t content_length, corio_iov *iov)
 {
-    size_t hl = corio__http_head(w, buf, HEAD_BUF, content_length);
-    if (hl + w->hdrs_len + 2 <= HEAD_BUF) {
+    size_t hl = corio__http_head(w, buf, CORIO__HTTP_HEAD_BUF, content_length);
+    if (hl + w->hdrs_len + 2 <= CORIO__HTTP_HEAD_BUF) {
         if (w->hdrs_len)
             memcpy(buf + hl, w->hdrs, w->hdrs_len);
         hl += w->hdrs_len;
@@ -522,21 +516,21 @@ int corio_http_resp_text(corio_http_resp *w, int status, const char *content_typ
         rc = corio_http_resp_header(w, "Content-Type", content_type);
     if (rc < 0)
         return rc;
-    bool nobody = no_body_status(w->status);
+    bool nobody = corio__http_no_body_status(w->status);
     /* The gzip middleware's hook (http_int.h); it runs for HEAD too, so that HEAD reports the
      * Content-Length and Content-Encoding a GET would get. */
     if (w->body_filter && !nobody && len > 0 &&
         (rc = w->body_filter(w->body_filter_ctx, w, content_type, &body, &len)) < 0)
         return rc;
-    char head[HEAD_BUF];
+    char head[CORIO__HTTP_HEAD_BUF];
     corio_iov iov[4];
     w->started = w->ended = true;
-    int n = head_iov(w, head, nobody ? -1 : (int64_t)len, iov);
+    int n = corio__http_head_iov(w, head, nobody ? -1 : (int64_t)len, iov);
     if (!w->head_only && !nobody && len) {
         iov[n++] = (corio_iov){body, len};
         w->bytes = len;
     }
-    return send_iov(w, iov, n, true);
+    return corio__http_send_iov(w, iov, n, true);
 }
 
 /* Escapes s into a JSON string body (without quotes) in the arena. */
@@ -643,10 +637,10 @@ int corio_http_resp_begin(corio_http_resp *w)
 {
     if (w->started)
         return -EALREADY;
-    char head[HEAD_BUF];
+    char head[CORIO__HTTP_HEAD_BUF];
     corio_iov iov[3];
     w->started = true;
-    bool body = !w->head_only && !no_body_status(w->status);
+    bool body = !w->head_only && !corio__http_no_body_status(w->status);
     if (w->req->head.minor_version == 0) {
         /* HTTP/1.0 has no chunked coding: the end of the body is the close. */
         w->close_delim = body;
@@ -654,8 +648,8 @@ int corio_http_resp_begin(corio_http_resp *w)
     } else {
         w->chunked = body;
     }
-    int n = head_iov(w, head, body ? -2 : -1, iov);
-    return send_iov(w, iov, n, false);
+    int n = corio__http_head_iov(w, head, body ? -2 : -1, iov);
+    return corio__http_send_iov(w, iov, n, false);
 }
 
 int corio_http_resp_write(corio_http_resp *w, const void *data, size_t len)
@@ -674,12 +668,12 @@ int corio_http_resp_write(corio_http_resp *w, const void *data, size_t len)
     w->bytes += len;
     if (!w->chunked) {
         corio_iov iov = {data, len};
-        return send_iov(w, &iov, 1, false);
+        return corio__http_send_iov(w, &iov, 1, false);
     }
     char size[24];
     int n = snprintf(size, sizeof size, "%zx\r\n", len);
     corio_iov iov[3] = {{size, (size_t)n}, {data, len}, {"\r\n", 2}};
-    return send_iov(w, iov, 3, false);
+    return corio__http_send_iov(w, iov, 3, false);
 }
 
 int corio_http_resp_end(corio_http_resp *w)
@@ -697,7 +691,7 @@ int corio_http_resp_end(corio_http_resp *w)
     if (!w->chunked)
         return 0;
     corio_iov iov = {"0\r\n\r\n", 5};
-    return send_iov(w, &iov, 1, true);
+    return corio__http_send_iov(w, &iov, 1, true);
 }
 
 /* ---- protocol upgrade ------------------------------------------------------------------------ */
@@ -712,12 +706,12 @@ int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out)
         return -ENOTSUP;
     if (r->head.minor_version == 0 || !r->body_done || w->head_only)
         return -EINVAL; /* HTTP/1.0, a HEAD, or body bytes the new protocol would misread */
-    char head[HEAD_BUF];
+    char head[CORIO__HTTP_HEAD_BUF];
     corio_iov iov[3];
     w->status = 101;
     w->started = w->ended = w->upgraded = w->close = true;
-    int n = head_iov(w, head, -1, iov);
-    int rc = send_iov(w, iov, n, false);
+    int n = corio__http_head_iov(w, head, -1, iov);
+    int rc = corio__http_send_iov(w, iov, n, false);
     if (rc < 0)
         return rc;
     *out = r->sink->upgrade(r->sink->ctx);
@@ -727,153 +721,6 @@ int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out)
 bool corio_http_req_draining(const corio_http_req *r)
 {
     return r->sink->draining && r->sink->draining(r->sink->ctx);
-}
-
-/* ---- files ----------------------------------------------------------------------------------- */
-
-enum range { RANGE_NONE, RANGE_OK, RANGE_UNSATISFIABLE };
-
-static bool parse_u64(const char *s, const char *e, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (s == e || e - s > 19)
-        return false;
-    for (; s < e; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Parses a Range value against size (RFC 9110 section 14.1.2). Only one range of unit "bytes"
- * is served: anything else (several ranges, another unit, a syntax error) is ignored as the
- * RFC allows, and the whole file is sent. */
-static enum range parse_range(corio_str v, uint64_t size, uint64_t *from, uint64_t *to)
-{
-    const char *p = v.ptr, *end = v.ptr + v.len;
-    if (v.len < 7 || strncmp(p, "bytes=", 6) != 0 || memchr(p, ',', v.len))
-        return RANGE_NONE;
-    p += 6;
-    const char *dash = memchr(p, '-', (size_t)(end - p));
-    if (!dash)
-        return RANGE_NONE;
-    uint64_t a, b;
-    if (dash == p) { /* "-n": the last n bytes */
-        if (!parse_u64(dash + 1, end, &b))
-            return RANGE_NONE;
-        if (b == 0 || size == 0)
-            return RANGE_UNSATISFIABLE;
-        *from = b >= size ? 0 : size - b;
-        *to = size - 1;
-        return RANGE_OK;
-    }
-    if (!parse_u64(p, dash, &a))
-        return RANGE_NONE;
-    b = UINT64_MAX;
-    if (dash + 1 < end && (!parse_u64(dash + 1, end, &b) || b < a))
-        return RANGE_NONE;
-    if (a >= size)
-        return RANGE_UNSATISFIABLE;
-    *from = a;
-    *to = b >= size ? size - 1 : b;
-    return RANGE_OK;
-}
-
-/* If-None-Match: "*", or a list of entity tags compared weakly (W/ ignored). */
-static bool etag_matches(corio_str inm, const char *etag)
-{
-    size_t el = strlen(etag);
-    const char *p = inm.ptr, *end = inm.ptr + inm.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',')
-            p++;
-        const char *e = p;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e - s == 1 && *s == '*')
-            return true;
-        if (e - s > 2 && s[0] == 'W' && s[1] == '/')
-            s += 2;
-        if ((size_t)(e - s) == el && memcmp(s, etag, el) == 0)
-            return true;
-    }
-    return false;
-}
-
-int corio_http_resp_file(corio_http_resp *w, corio_http_req *r, const char *path)
-{
-    if (w->started)
-        return -EALREADY;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return -ENOENT;
-    }
-    char etag[64];
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtime);
-    int rc = corio_http_resp_header(w, "ETag", etag);
-    if (rc == 0)
-        rc = corio_http_resp_header(w, "Accept-Ranges", "bytes");
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    corio_str inm, range;
-    if (corio_http_req_header(r, "If-None-Match", &inm) && etag_matches(inm, etag)) {
-        close(fd);
-        return corio_http_resp_text(w, 304, NULL, NULL, 0);
-    }
-    uint64_t size = (uint64_t)st.st_size, from = 0, to = size ? size - 1 : 0;
-    int status = 200;
-    if (corio_http_req_header(r, "Range", &range)) {
-        char cr[96];
-        switch (parse_range(range, size, &from, &to)) {
-        case RANGE_OK:
-            snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from,
-                     (unsigned long long)to, (unsigned long long)size);
-            corio_http_resp_header(w, "Content-Range", cr);
-            status = 206;
-            break;
-        case RANGE_UNSATISFIABLE:
-            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-            corio_http_resp_header(w, "Content-Range", cr);
-            close(fd);
-            return corio_http_resp_error(w, 416, NULL, "the range is outside the file");
-        case RANGE_NONE:
-            from = 0;
-            to = size ? size - 1 : 0;
-            break;
-        }
-    }
-    uint64_t len = size ? to - from + 1 : 0;
-    w->status = status;
-    w->started = w->ended = true;
-    char head[HEAD_BUF];
-    corio_iov iov[3];
-    bool body = !w->head_only && len;
-    int n = head_iov(w, head, (int64_t)len, iov);
-    rc = send_iov(w, iov, n, !body);
-    if (rc == 0 && body) {
-        corio_deadline d;
-        corio_deadline_enter(&d, corio_after(r->to->write_ns));
-        rc = r->sink->sendfile(r->sink->ctx, fd, (off_t)from, (size_t)len);
-        corio_deadline_leave(&d);
-        if (rc < 0)
-            w->failed = true;
-        else
-            w->bytes = len;
-    }
-    close(fd);
-    return rc;
 }
 
 /* ---- head formatting ------------------------------------------------------------------------ */

@@ -173,6 +173,14 @@ void corio__http_timeouts_fill(struct corio_http_timeouts *to);
 #define CORIO__HTTP_SERVER_NAME_MAX 128 /* longer server names are cut */
 size_t corio__http_head(corio_http_resp *w, char *buf, size_t cap, int64_t content_length);
 
+/* Formats the whole head into buf (CORIO__HTTP_HEAD_BUF bytes) and describes it in
+ * iov[0..return): one iovec when the handler's fields fit in buf (the usual case), else three. */
+#define CORIO__HTTP_HEAD_BUF 1024
+int corio__http_head_iov(corio_http_resp *w, char *buf, int64_t content_length, corio_iov *iov);
+/* Writes iov[0..n) to the sink under the write timeout; a failure marks the response failed. */
+int corio__http_send_iov(corio_http_resp *w, const corio_iov *iov, int n, bool final);
+bool corio__http_no_body_status(int status);
+
 /* Prepares r (whose head was parsed) and w for one exchange over sink. */
 void corio__http_exchange_init(corio_http_req *r, corio_http_resp *w, struct corio__http_sink *sink,
                                const corio_addr *peer, const struct corio_http_limits *lim,

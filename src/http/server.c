@@ -66,7 +66,7 @@ struct conn {
     size_t out_len, out_cap;
     struct conn *prev, *next; /* on srv->conns */
     bool idle;                /* waiting between requests, or upgraded */
-    bool upgraded; /* handed to another protocol: never serves HTTP again */
+    bool upgraded;            /* handed to another protocol: never serves HTTP again */
 };
 
 /* ---- output -------------------------------------------------------------------------------- */
