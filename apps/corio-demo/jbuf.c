@@ -4,9 +4,8 @@
  *
  * Invariant: p[0..len) is the text so far and, when p is non-NULL, p[len] is a NUL. After an
  * allocation fails, oom is set and every later append does nothing, so a builder checks once
- * at the end instead of after every call. Strings are escaped for JSON (RFC 8259): quote,
- * backslash and control characters; any byte that does not belong to a valid UTF-8 sequence
- * becomes U+FFFD, so the output is valid JSON whatever a task name holds.
+ * at the end instead of after every call. Strings are escaped with corio_json_escape (obs.h):
+ * the output is valid JSON whatever a task name holds.
  */
 #include "demo.h"
 
@@ -68,70 +67,19 @@ void jbuf_printf(struct jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if the bytes there are not one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-        if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 void jbuf_json_str(struct jbuf *b, const char *s)
 {
     if (!s) {
         jbuf_puts(b, "null");
         return;
     }
-    jbuf_put(b, "\"", 1);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        /* Copy the longest run that needs no escaping in one go. */
-        const unsigned char *run = p;
-        while (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80 && *p != 0x7f)
-            p++;
-        if (p > run)
-            jbuf_put(b, (const char *)run, (size_t)(p - run));
-        if (!*p)
-            break;
-        char esc[8];
-        if (*p == '"' || *p == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            jbuf_put(b, esc, 2);
-            p++;
-        } else if (*p < 0x20 || *p == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", *p);
-            jbuf_put(b, esc, 6);
-            p++;
-        } else {
-            /* utf8_len stops at the NUL: a continuation byte is never 0. */
-            size_t n = utf8_len(p);
-            if (n) {
-                jbuf_put(b, (const char *)p, n);
-                p += n;
-            } else {
-                jbuf_puts(b, "\\ufffd");
-                p++;
-            }
-        }
-    }
-    jbuf_put(b, "\"", 1);
+    size_t n = strlen(s), cap = n * 6 + 1; /* the longest escape of a byte is 6 bytes */
+    if (!reserve(b, cap + 2))
+        return;
+    b->p[b->len++] = '"';
+    b->len += corio_json_escape(b->p + b->len, cap, s, n);
+    b->p[b->len++] = '"';
+    b->p[b->len] = 0;
 }
 
 void jbuf_free(struct jbuf *b)

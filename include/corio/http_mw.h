@@ -367,11 +367,7 @@ CORIO_API int corio_http_resp_json_strsv(corio_http_resp *w, int status, const c
     corio_http_resp_json_strsv((w), (status), (const char *const[]){__VA_ARGS__},                  \
                                sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
-/* Escapes s[0..len) as the inside of a JSON string (quote, backslash and control characters;
- * other bytes pass through) into dst (cap bytes) and NUL-terminates it. Returns the length the
- * escaped string needs (without the NUL), like snprintf: a result >= cap means dst was too
- * small and holds a truncated prefix. Pure function; any thread. */
-CORIO_API size_t corio_json_escape(char *dst, size_t cap, const char *s, size_t len);
+/* corio_json_escape() is declared in corio/obs.h (included above). */
 
 #ifdef __cplusplus
 }

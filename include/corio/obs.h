@@ -342,6 +342,15 @@ CORIO_API void corio_log_fields(enum corio_log_level level, const char *subsyste
                      sizeof((const struct corio_log_field[]){__VA_ARGS__}) /                       \
                          sizeof(struct corio_log_field))
 
+/* Escapes s[0..len) as the inside of a JSON string, the way the logger does: quote and
+ * backslash escaped, control characters as \n, \r, \t, \b, \f or \u00XX (also DEL), valid
+ * UTF-8 passed through, and every byte that is not part of a valid UTF-8 sequence replaced by
+ * \ufffd, so the result is always valid JSON text. Writes into dst (cap bytes) and
+ * NUL-terminates it (unless cap is 0). Returns the length the whole escaped string needs
+ * (without the NUL), like snprintf: a result >= cap means dst was too small and holds the
+ * escapes of a prefix of s (never half an escape). Pure function; any thread. */
+CORIO_API size_t corio_json_escape(char *dst, size_t cap, const char *s, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

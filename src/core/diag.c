@@ -112,16 +112,30 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * CORIO_S + ts.tv_nsec;
 }
 
+#if CORIO_TSAN
+void __tsan_ignore_reads_begin(void);
+void __tsan_ignore_reads_end(void);
+#define SEQ_READ_BEGIN() __tsan_ignore_reads_begin()
+#define SEQ_READ_END() __tsan_ignore_reads_end()
+#else
+#define SEQ_READ_BEGIN() ((void)0)
+#define SEQ_READ_END() ((void)0)
+#endif
+
 static void report(struct corio__wd *wd, int i, corio_task *t, int64_t held)
 {
     corio_loop *l = wd->rt->loops[i];
     struct corio_watchdog_report r = {.worker = i, .held_ns = held};
+    /* A seqlock read: the loop thread owns the task struct and may reuse it for another task
+     * once it switches; the switch counter, read again after the copy, tells whether that
+     * happened (then the copy may be torn, and the stall is over anyway, so nothing is
+     * reported). The copy itself is racy by design, hence hidden from ThreadSanitizer. */
+    SEQ_READ_BEGIN();
     r.task_id = t->id;
     memcpy(r.name, t->name, sizeof r.name);
-    r.name[sizeof r.name - 1] = 0;
     r.site = t->site ? t->site : "?";
-    /* The task can only have ended (and its memory been reused) if the loop switched: if the
-     * counter moved while we copied, the copy may be torn and the stall is over anyway. */
+    SEQ_READ_END();
+    r.name[sizeof r.name - 1] = 0;
     if (atomic_load_explicit(&l->c.switches, memory_order_acquire) != wd->loops[i].switches)
         return;
     corio_log(CORIO_LOG_WARN, "core",

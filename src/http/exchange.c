@@ -19,6 +19,8 @@
  */
 #include "http_int.h"
 
+#include "corio/obs.h"
+
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,22 +538,10 @@ int corio_http_resp_text(corio_http_resp *w, int status, const char *content_typ
 /* Escapes s into a JSON string body (without quotes) in the arena. */
 static char *json_escape(corio_http_req *r, const char *s)
 {
-    size_t n = strlen(s);
-    char *o = corio_http_req_alloc(r, n * 6 + 1), *p = o;
-    if (!o)
-        return NULL;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            p += sprintf(p, "\\u%04x", c);
-        } else {
-            *p++ = (char)c;
-        }
-    }
-    *p = 0;
+    size_t n = strlen(s), cap = n * 6 + 1; /* \u00XX or \ufffd per byte at worst */
+    char *o = corio_http_req_alloc(r, cap);
+    if (o)
+        corio_json_escape(o, cap, s, n);
     return o;
 }
 

@@ -11,37 +11,6 @@
 
 #include <errno.h>
 
-size_t corio_json_escape(char *dst, size_t cap, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[6];
-        size_t n = 0;
-        if (c == '"' || c == '\\') {
-            esc[n++] = '\\';
-            esc[n++] = (char)c;
-        } else if (c == '\n' || c == '\r' || c == '\t') {
-            esc[n++] = '\\';
-            esc[n++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        } else {
-            esc[n++] = (char)c;
-        }
-        for (size_t k = 0; k < n; k++, o++)
-            if (o + 1 < cap)
-                dst[o] = esc[k];
-    }
-    if (cap)
-        dst[o < cap ? o : cap - 1] = 0;
-    return o;
-}
-
 int corio_http_req_json(corio_http_req *r, json_t **out, json_error_t *err)
 {
     json_error_t local;
@@ -116,7 +85,7 @@ int corio_http_resp_json_strsv(corio_http_resp *w, int status, const char *const
         if (i)
             buf[o++] = i % 2 ? ':' : ',';
         buf[o++] = '"';
-        o += corio_json_escape(buf + o, cap - o, kv[i], strlen(kv[i]));
+        o += corio_json_escape(buf + o, cap - o, kv[i], strlen(kv[i])); /* fits: see cap */
         buf[o++] = '"';
     }
     buf[o++] = '}';

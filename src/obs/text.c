@@ -208,6 +208,24 @@ size_t corio__json_escape(char *dst, size_t cap, const char *src, size_t n, size
     return o;
 }
 
+size_t corio_json_escape(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t used = 0, o = 0;
+    if (cap) {
+        o = corio__json_escape(dst, cap - 1, s, len, &used);
+        dst[o] = 0;
+    }
+    /* Out of room: count what the rest would need. */
+    size_t need = o;
+    char tmp[256];
+    while (used < len) {
+        size_t u;
+        need += corio__json_escape(tmp, sizeof tmp, s + used, len - used, &u);
+        used += u;
+    }
+    return need;
+}
+
 /* ---- Prometheus ----------------------------------------------------------------------------- */
 
 void corio__prom_escape(struct corio__obs_buf *b, const char *src, size_t n, bool label)

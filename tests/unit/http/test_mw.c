@@ -333,4 +333,10 @@ TEST(json_escape_quotes_controls_and_truncation)
     ASSERT_EQ(corio_json_escape(small, sizeof small, "\"\"\"", 3), 6u);
     ASSERT_STREQ(small, "\\\"\\\"");
     ASSERT_EQ(corio_json_escape(NULL, 0, "abc", 3), 3u);
+    /* Bytes outside valid UTF-8 (a lone continuation, an overlong, a truncated sequence)
+     * become U+FFFD, so the result is always valid JSON. */
+    const char bad[] = "x\x80y\xc0\xafz\xe2\x82";
+    n = corio_json_escape(out, sizeof out, bad, sizeof bad - 1);
+    ASSERT_STREQ(out, "x\\ufffdy\\ufffd\\ufffdz\\ufffd\\ufffd");
+    ASSERT_EQ(n, strlen(out));
 }
