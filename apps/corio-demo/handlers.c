@@ -188,7 +188,9 @@ static int add_middleware(struct demo *d)
     if (rc == 0)
         rc = corio_http_app_use(d->app, corio_http_metrics_mw, d->http_metrics);
     if (rc == 0 && d->cfg.rate_limit > 0) {
-        struct corio_http_ratelimit_opts o = {.rate = (double)d->cfg.rate_limit};
+        /* Shared by the workers: a client gets --rate-limit whatever worker serves it. */
+        struct corio_http_ratelimit_opts o = {.rate = (double)d->cfg.rate_limit,
+                                              .shared = d->cfg.workers > 1};
         rc = corio_http_ratelimit_new(&o, &d->ratelimit);
         if (rc == 0)
             rc = corio_http_app_use(d->app, ratelimit, d->ratelimit);

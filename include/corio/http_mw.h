@@ -206,7 +206,10 @@ struct corio_http_ratelimit_opts {
     size_t max_key_len;     /* longer header keys are cut (hashed as cut); 0 = 256 */
     corio_http_ratelimit_take_fn take; /* NULL = the in-process limiter */
     void *take_ctx;                    /* passed to take; retained until _free */
-    uint64_t _reserved[4];
+    bool shared; /* false: a table per worker loop, lock-free, but a client whose connections
+                  * land on N workers gets up to N x the rate; true: one table for all workers
+                  * under a mutex, the rate holds per client across workers */
+    uint64_t _reserved[3];
 };
 
 /* Copies the options. Errors: -EINVAL (rate <= 0 or not finite, without take), -ENOMEM. Any
@@ -228,7 +231,7 @@ CORIO_API int corio_http_ratelimit_mw(corio_http_req *req, corio_http_resp *resp
 CORIO_API int corio_http_ratelimit_take(corio_http_ratelimit *rl, const char *key, size_t key_len,
                                         int64_t now_ns, struct corio_http_ratelimit_result *out);
 
-/* Keys held in the calling worker's table (<= max_keys). */
+/* Keys held in the calling worker's table, or the shared one (<= max_keys). */
 CORIO_API size_t corio_http_ratelimit_keys(const corio_http_ratelimit *rl);
 
 /* ---------------------------------------------------------------------------------------------

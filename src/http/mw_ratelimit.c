@@ -17,13 +17,16 @@
  * <= max_keys; 0 <= tokens <= burst units.
  *
  * Per-worker tables are reached by corio_worker_id(): each worker thread touches only its own
- * slot, so nothing is locked. It deliberately does not share state across workers or processes:
- * that is what the take hook is for.
+ * slot, so nothing is locked. With opts.shared every worker uses one table under a mutex (held
+ * for a hash lookup and some arithmetic, never across a suspension), so a client gets the
+ * configured rate whatever worker its connections land on. It deliberately does not share
+ * state across processes: that is what the take hook is for.
  */
 #include "mw_int.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sys/random.h>
 
 #define UNIT 1000000000ll /* units per token */
@@ -57,7 +60,9 @@ struct corio_http_ratelimit {
     size_t max_keys, max_key_len, max_buckets;
     corio_http_ratelimit_take_fn take;
     void *take_ctx;
-    uint64_t sip[2];                 /* SipHash key */
+    uint64_t sip[2]; /* SipHash key */
+    bool shared;     /* one table (slot 0) for every worker, under mu */
+    pthread_mutex_t mu;
     struct table *tables[MAX_SLOTS]; /* slot i written only by worker i's thread */
     int64_t err_logged[MAX_SLOTS];   /* last backend-error log, per slot */
 };
@@ -130,6 +135,8 @@ int corio_http_ratelimit_new(const struct corio_http_ratelimit_opts *o, corio_ht
         rl->max_buckets *= 2;
     rl->take = o->take;
     rl->take_ctx = o->take_ctx;
+    rl->shared = o->shared;
+    pthread_mutex_init(&rl->mu, NULL);
     if (getrandom(rl->sip, sizeof rl->sip, GRND_NONBLOCK) != (ssize_t)sizeof rl->sip) {
         rl->sip[0] = (uint64_t)(uintptr_t)rl * 0x9e3779b97f4a7c15ull;
         rl->sip[1] = (uint64_t)corio_now() ^ 0x5851f42d4c957f2dull;
@@ -162,21 +169,24 @@ void corio_http_ratelimit_free(corio_http_ratelimit *rl)
         return;
     for (size_t i = 0; i < MAX_SLOTS; i++)
         table_free(rl->tables[i]);
+    pthread_mutex_destroy(&rl->mu);
     free(rl->key_header);
     free(rl);
 }
 
 /* ---- the table ----------------------------------------------------------------------------- */
 
-static size_t slot(void)
+static size_t slot(const corio_http_ratelimit *rl)
 {
+    if (rl->shared)
+        return 0;
     int id = corio_worker_id();
     return id >= 0 && id < MAX_SLOTS - 1 ? (size_t)id : MAX_SLOTS - 1;
 }
 
 static struct table *my_table(corio_http_ratelimit *rl)
 {
-    struct table **tp = &rl->tables[slot()];
+    struct table **tp = &rl->tables[slot(rl)];
     if (*tp)
         return *tp;
     struct table *t = calloc(1, sizeof(*t));
@@ -281,8 +291,23 @@ static int64_t ceil_div(double num, double den)
     return v > (double)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
+static int take_locked(corio_http_ratelimit *rl, const char *key, size_t key_len, int64_t now_ns,
+                       struct corio_http_ratelimit_result *out);
+
 int corio_http_ratelimit_take(corio_http_ratelimit *rl, const char *key, size_t key_len,
                               int64_t now_ns, struct corio_http_ratelimit_result *out)
+{
+    if (!rl->shared)
+        return take_locked(rl, key, key_len, now_ns, out);
+    pthread_mutex_lock(&rl->mu);
+    int rc = take_locked(rl, key, key_len, now_ns, out);
+    pthread_mutex_unlock(&rl->mu);
+    return rc;
+}
+
+/* The take of one table; with rl->shared the caller holds rl->mu. */
+static int take_locked(corio_http_ratelimit *rl, const char *key, size_t key_len, int64_t now_ns,
+                       struct corio_http_ratelimit_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->allowed = true;
@@ -330,13 +355,19 @@ int corio_http_ratelimit_take(corio_http_ratelimit *rl, const char *key, size_t 
 
 size_t corio_http_ratelimit_keys(const corio_http_ratelimit *rl)
 {
-    const struct table *t = rl->tables[slot()];
-    return t ? t->count : 0;
+    pthread_mutex_t *mu = (pthread_mutex_t *)&rl->mu; /* const to callers, not to the lock */
+    if (rl->shared)
+        pthread_mutex_lock(mu);
+    const struct table *t = rl->tables[slot(rl)];
+    size_t n = t ? t->count : 0;
+    if (rl->shared)
+        pthread_mutex_unlock(mu);
+    return n;
 }
 
-void corio__http_ratelimit_validate(const corio_http_ratelimit *rl)
+static void validate_locked(const corio_http_ratelimit *rl)
 {
-    const struct table *t = rl->tables[slot()];
+    const struct table *t = rl->tables[slot(rl)];
     if (!t)
         return;
     size_t nchain = 0, nlru = 0;
@@ -353,6 +384,16 @@ void corio__http_ratelimit_validate(const corio_http_ratelimit *rl)
             abort();
     if (nchain != t->count || nlru != t->count || t->count > rl->max_keys)
         abort();
+}
+
+void corio__http_ratelimit_validate(const corio_http_ratelimit *rl)
+{
+    pthread_mutex_t *mu = (pthread_mutex_t *)&rl->mu;
+    if (rl->shared)
+        pthread_mutex_lock(mu);
+    validate_locked(rl);
+    if (rl->shared)
+        pthread_mutex_unlock(mu);
 }
 
 /* ---- the middleware ------------------------------------------------------------------------ */
@@ -382,7 +423,7 @@ int corio_http_ratelimit_mw(corio_http_req *req, corio_http_resp *resp, corio_ht
                       : corio_http_ratelimit_take(rl, key.ptr, key.len, corio_now(), &r);
     if (rc < 0) {
         /* Fail open: a broken backend must not take the service down with it. */
-        size_t s = slot();
+        size_t s = slot(rl);
         int64_t now = corio_now();
         if (rl->err_logged[s] == 0 || now - rl->err_logged[s] >= 60 * CORIO_S) {
             rl->err_logged[s] = now ? now : 1;

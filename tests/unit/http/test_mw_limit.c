@@ -400,6 +400,11 @@ static int worker_main(void *arg)
     return 0;
 }
 
+static int sum(const int *a)
+{
+    return a[0] + a[1] + a[2] + a[3];
+}
+
 TEST(ratelimit_state_is_per_worker_loop)
 {
     /* Every worker sees the same client (127.0.0.1) and gets its own bucket of 2: no worker
@@ -416,6 +421,26 @@ TEST(ratelimit_state_is_per_worker_loop)
         ASSERT_EQ(workers_allowed[i], 2);
         ASSERT_EQ(workers_refused[i], 3);
     }
+    corio_http_app_free(workers_app);
+    corio_http_ratelimit_free(workers_rl);
+}
+
+TEST(ratelimit_shared_holds_the_rate_across_workers)
+{
+    /* The same client on four workers with shared = true: one bucket of 2 for all of them. */
+    memset(workers_allowed, 0, sizeof workers_allowed);
+    memset(workers_refused, 0, sizeof workers_refused);
+    ASSERT_EQ(corio_http_ratelimit_new(
+                  &(struct corio_http_ratelimit_opts){.rate = 0.001, .burst = 2, .shared = true},
+                  &workers_rl),
+              0);
+    workers_app = new_app(corio_http_ratelimit_mw, workers_rl);
+    ASSERT_EQ(corio_http_app_use(workers_app, corio_http_gzip_mw, NULL), 0);
+    ASSERT_EQ(
+        corio_run(&(struct corio_run_opts){.workers = 4, .virtual_time = true}, worker_main, NULL),
+        0);
+    ASSERT_EQ(sum(workers_allowed), 2);
+    ASSERT_EQ(sum(workers_refused), 18);
     corio_http_app_free(workers_app);
     corio_http_ratelimit_free(workers_rl);
 }
