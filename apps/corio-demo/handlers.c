@@ -140,10 +140,9 @@ static double uptime_metric(void *ctx)
     return demo_uptime(ctx);
 }
 
-/* Open connections as last counted by each worker. Why not corio_http_metrics_add_server():
- * its gauge reads each server's connection count from the scraping thread while the owning
- * loop writes it, a data race (TSan reports it); the counts here are published by each loop
- * itself, through demo_connections(), which GET /metrics calls before rendering. */
+/* Open connections as last counted by each worker: the same counts /health reports, published
+ * by each loop itself through demo_connections(), which GET /metrics calls before rendering, so
+ * the two endpoints always agree. */
 static double conns_metric(void *ctx)
 {
     const struct demo *d = ctx;

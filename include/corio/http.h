@@ -89,7 +89,8 @@ CORIO_API void corio_http_app_free(corio_http_app *app);
  * whatever the order of registration, with backtracking ("/users/me/x" falls back to
  * "/users/{path...}" if "/users/me" has no "x"). A trailing slash is significant: "/a" and
  * "/a/" are different routes. An exact method wins over "*". GET routes also answer HEAD
- * (without a body); OPTIONS is answered for every path with its Allow list (204) unless routed;
+ * (without a body); OPTIONS to a path that has routes is answered with its Allow list (204)
+ * unless an OPTIONS route exists;
  * a path that matches with another method gets 405 with Allow; no match is a 404; each of these
  * has a JSON body {"error": reason phrase, "detail": ...}. ctx is passed to h.
  * Errors: -EINVAL (a malformed pattern or method, an empty segment as in "/a//b", more than 8
@@ -162,9 +163,12 @@ CORIO_API bool corio_http_req_header(const corio_http_req *r, const char *name, 
 CORIO_API bool corio_http_req_header_at(const corio_http_req *r, size_t i, corio_str *name,
                                         corio_str *value);
 
-/* A path parameter ("{id}") by name, percent-decoded. */
+/* A path parameter ("{id}") by name, percent-decoded. The value is also NUL-terminated (the
+ * NUL is not counted in len), so it may go straight to atoi/strtol; it lives until the exchange
+ * ends. */
 CORIO_API bool corio_http_req_param(corio_http_req *r, const char *name, corio_str *v);
-/* The first query parameter named name, percent-decoded ('+' is a space). */
+/* The first query parameter named name, percent-decoded ('+' is a space), NUL-terminated like
+ * corio_http_req_param's. */
 CORIO_API bool corio_http_req_query_param(corio_http_req *r, const char *name, corio_str *v);
 
 /* Reads the whole body (up to limits.max_body) and returns a view of it (NUL-terminated after

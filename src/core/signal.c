@@ -213,8 +213,11 @@ int corio_shutdown_on_signal(const struct corio_shutdown_opts *o)
     if (signo < 0)
         return signo;
     int64_t drain = o->drain_ns > 0 ? o->drain_ns : 30 * CORIO_S;
-    corio_log(CORIO_LOG_INFO, "core", "signal %d (%s): draining for up to %lld ms", signo,
-              strsignal(signo), (long long)(drain / CORIO_MS));
+    if (o->drain)
+        corio_log(CORIO_LOG_INFO, "core", "signal %d (%s): draining for up to %lld ms", signo,
+                  strsignal(signo), (long long)(drain / CORIO_MS));
+    else
+        corio_log(CORIO_LOG_INFO, "core", "signal %d (%s): shutting down", signo, strsignal(signo));
     corio_group *g;
     corio_deadline dl;
     if (corio_group_open(&g) == 0) {

@@ -508,14 +508,33 @@ int corio__http_head_iov(corio_http_resp *w, char *buf, int64_t content_length, 
     return 3;
 }
 
+/* Removes the handler's header lines named name (nl bytes, ASCII case-insensitive). */
+static void drop_header(corio_http_resp *w, const char *name, size_t nl)
+{
+    char *p = w->hdrs, *end = w->hdrs + w->hdrs_len;
+    while (p && p < end) {
+        char *eol = memchr(p, '\n', (size_t)(end - p));
+        char *next = eol ? eol + 1 : end;
+        if ((size_t)(end - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            memmove(p, next, (size_t)(end - next));
+            end -= next - p;
+            w->hdrs_len -= (size_t)(next - p);
+        } else {
+            p = next;
+        }
+    }
+}
+
 int corio_http_resp_text(corio_http_resp *w, int status, const char *content_type, const void *body,
                          size_t len)
 {
     if (w->started)
         return -EALREADY;
     int rc = corio_http_resp_status(w, status);
-    if (rc == 0 && content_type && len > 0)
+    if (rc == 0 && content_type && len > 0) {
+        drop_header(w, "Content-Type", 12); /* the type of this body replaces an earlier one */
         rc = corio_http_resp_header(w, "Content-Type", content_type);
+    }
     if (rc < 0)
         return rc;
     bool nobody = corio__http_no_body_status(w->status);
@@ -717,55 +736,102 @@ bool corio_http_req_draining(const corio_http_req *r)
 
 const char *corio__http_reason(int s)
 {
+    /* RFC 9110's phrases, and those of the other registered codes in common use. */
     switch (s) {
     case 100:
         return "Continue";
     case 101:
         return "Switching Protocols";
+    case 102:
+        return "Processing";
+    case 103:
+        return "Early Hints";
     case 200:
         return "OK";
     case 201:
         return "Created";
     case 202:
         return "Accepted";
+    case 203:
+        return "Non-Authoritative Information";
     case 204:
         return "No Content";
+    case 205:
+        return "Reset Content";
     case 206:
         return "Partial Content";
+    case 207:
+        return "Multi-Status";
     case 301:
         return "Moved Permanently";
     case 302:
         return "Found";
+    case 303:
+        return "See Other";
     case 304:
         return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
     case 400:
         return "Bad Request";
     case 401:
         return "Unauthorized";
+    case 402:
+        return "Payment Required";
     case 403:
         return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
         return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 407:
+        return "Proxy Authentication Required";
     case 408:
         return "Request Timeout";
     case 409:
         return "Conflict";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
     case 413:
         return "Content Too Large";
     case 414:
         return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
     case 416:
         return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 418:
+        return "I'm a teapot";
+    case 421:
+        return "Misdirected Request";
     case 422:
         return "Unprocessable Content";
+    case 423:
+        return "Locked";
+    case 424:
+        return "Failed Dependency";
+    case 425:
+        return "Too Early";
     case 426:
         return "Upgrade Required";
+    case 428:
+        return "Precondition Required";
     case 429:
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 451:
+        return "Unavailable For Legal Reasons";
     case 500:
         return "Internal Server Error";
     case 501:
@@ -778,6 +844,14 @@ const char *corio__http_reason(int s)
         return "Gateway Timeout";
     case 505:
         return "HTTP Version Not Supported";
+    case 506:
+        return "Variant Also Negotiates";
+    case 507:
+        return "Insufficient Storage";
+    case 508:
+        return "Loop Detected";
+    case 511:
+        return "Network Authentication Required";
     default:
         return "Unknown";
     }

@@ -39,6 +39,9 @@ int corio_http_resp_json_error(corio_http_resp *w, int rc, const json_error_t *e
         return corio_http_resp_error(w, 400, "invalid JSON", err ? detail : NULL);
     }
     case -EMSGSIZE:
+        /* The body reader recorded which limit it was: the body's (413) or the trailers' (431). */
+        if (w->req->body_status == 431)
+            return corio_http_resp_error(w, 431, NULL, "the trailer section is too large");
         return corio_http_resp_error(w, 413, "payload too large", "the body exceeds the limit");
     case -EPROTO:
         return corio_http_resp_error(w, 400, "bad request", "malformed chunked body");

@@ -772,3 +772,47 @@ TEST(files_with_etag_and_ranges)
 {
     RUN(files_main);
 }
+
+/* A body's Content-Type replaces one the handler set before (an error answered after the
+ * handler had chosen the type of a success), so a response never carries two. */
+static int typed_then_error(corio_http_req *req, corio_http_resp *resp, void *ctx)
+{
+    (void)req;
+    (void)ctx;
+    ASSERT_EQ(corio_http_resp_header(resp, "X-Before", "1"), 0);
+    ASSERT_EQ(corio_http_resp_header(resp, "content-type", "text/html"), 0);
+    ASSERT_EQ(corio_http_resp_header(resp, "X-After", "2"), 0);
+    return corio_http_resp_error(resp, 415, NULL, "no");
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strcasestr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+static int content_type_main(void *arg)
+{
+    (void)arg;
+    corio_http_app *app;
+    struct corio_http_test_resp res;
+    ASSERT_EQ(corio_http_app_new(&app), 0);
+    ASSERT_EQ(corio_http_app_route(app, "GET", "/t", typed_then_error, NULL), 0);
+    ASSERT_EQ(corio_http_test_get(app, "/t", &res), 0);
+    ASSERT_EQ(res.status, 415);
+    ASSERT_EQ(count(res.headers, "content-type:"), 1u);
+    ASSERT_STREQ(corio_http_test_header(&res, "Content-Type"), "application/json");
+    ASSERT_STREQ(corio_http_test_header(&res, "X-Before"), "1");
+    ASSERT_STREQ(corio_http_test_header(&res, "X-After"), "2");
+    ASSERT_STREQ(res.body, "{\"error\":\"Unsupported Media Type\",\"detail\":\"no\"}");
+    corio_http_test_resp_free(&res);
+    corio_http_app_free(app);
+    return 0;
+}
+
+TEST(a_body_content_type_replaces_an_earlier_one)
+{
+    RUN(content_type_main);
+}
