@@ -715,6 +715,9 @@ int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out)
         return -ENOTSUP;
     if (r->head.minor_version == 0 || !r->body_done || w->head_only)
         return -EINVAL; /* HTTP/1.0, a HEAD, or body bytes the new protocol would misread */
+    corio_stream *s = r->sink->upgrade(r->sink->ctx); /* first: it may fail, and nothing is sent */
+    if (!s)
+        return -ENOMEM;
     char head[CORIO__HTTP_HEAD_BUF];
     corio_iov iov[3];
     w->status = 101;
@@ -723,7 +726,7 @@ int corio_http_resp_upgrade(corio_http_resp *w, corio_stream **out)
     int rc = corio__http_send_iov(w, iov, n, false);
     if (rc < 0)
         return rc;
-    *out = r->sink->upgrade(r->sink->ctx);
+    *out = s;
     return 0;
 }
 

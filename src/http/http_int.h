@@ -84,10 +84,11 @@ struct corio__http_sink {
     /* True if the response now being formatted must be the connection's last (a drain).
      * NULL: never. Called once per response head. */
     bool (*last)(void *ctx);
-    /* Hands the connection over to another protocol after a 101 (corio_http_resp_upgrade):
-     * returns the stream, with any bytes that followed the request still buffered, and stops
-     * the connection from serving HTTP afterwards. NULL: upgrades are not supported (the
-     * in-process test client). */
+    /* Hands the connection over to another protocol, before the 101 is sent
+     * (corio_http_resp_upgrade): makes the request's views independent of the stream's
+     * buffer, returns the stream, with any bytes that followed the request still buffered, and
+     * stops the connection from serving HTTP afterwards; NULL if out of memory. A NULL member:
+     * upgrades are not supported (the in-process test client). */
     corio_stream *(*upgrade)(void *ctx);
     /* True once the server is draining. NULL: never. */
     bool (*draining)(void *ctx);

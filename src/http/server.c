@@ -60,8 +60,10 @@ struct conn {
     corio_http_req *r; /* the request being served (reused; released while idle) */
     bool r_pooled;     /* r is a page of the loop's page pool */
     struct corio__http_sink sink;
-    char *head; /* copy of the current request head, for requests with a body */
+    char *head; /* copy of the current request head (requests with a body, upgrades) */
     size_t head_cap;
+    const char *head_src; /* the head in the stream's buffer while it is not copied, or NULL */
+    size_t head_len;
     char *out; /* held-back complete responses (pipelining) */
     size_t out_len, out_cap;
     struct conn *prev, *next; /* on srv->conns */
@@ -200,9 +202,15 @@ static void set_idle(struct conn *c, bool idle);
 /* An upgraded connection counts as idle for good: a drain shuts down its read side like
  * an idle connection's, so the protocol's reader sees the end of input, can find
  * corio_http_req_draining() true and say goodbye its own way (WebSocket's 1001). */
+static int pin_head(struct conn *c, corio_http_req *r, const char *base, size_t hl);
+
 static corio_stream *conn_upgrade(void *ctx)
 {
     struct conn *c = ctx;
+    /* The new protocol reads the stream, which may move or free the buffer the request's views
+     * point into; the handler and the middleware around it still read them. */
+    if (c->head_src && pin_head(c, c->r, c->head_src, c->head_len) < 0)
+        return NULL;
     c->upgraded = true;
     set_idle(c, true);
     return c->s;
@@ -397,16 +405,10 @@ static ssize_t read_head(struct conn *c, bool first)
     return parse_head(c, c->r);
 }
 
-/* Consumes the head from the stream. A request with a body is read after this, which may move
- * the stream's buffer, so its head is first copied and every view rebased onto the copy;
- * without a body nothing reads the stream until the next request, and the views stay put. */
-static int take_head(struct conn *c, corio_http_req *r, size_t hl)
+/* Copies the head (hl bytes at base) into the connection's own buffer and rebases every view
+ * of r onto the copy. */
+static int pin_head(struct conn *c, corio_http_req *r, const char *base, size_t hl)
 {
-    size_t len;
-    char *base = corio_stream_peek(c->s, &len);
-    corio_stream_consume(c->s, hl);
-    if (!r->head.chunked && r->head.content_length <= 0)
-        return 0;
     if (hl > c->head_cap) {
         char *h = realloc(c->head, hl);
         if (!h)
@@ -433,7 +435,24 @@ static int take_head(struct conn *c, corio_http_req *r, size_t hl)
         REBASE(h->headers[i].value);
     }
 #undef REBASE
+    c->head_src = NULL;
     return 0;
+}
+
+/* Consumes the head from the stream. A request with a body is read after this, which may move
+ * the stream's buffer, so its head is pinned (copied) at once; without a body nothing reads
+ * the stream until the next request, and the views stay put, unless the connection is handed
+ * over to another protocol (conn_upgrade pins the head then). */
+static int take_head(struct conn *c, corio_http_req *r, size_t hl)
+{
+    size_t len;
+    char *base = corio_stream_peek(c->s, &len);
+    corio_stream_consume(c->s, hl);
+    c->head_src = base;
+    c->head_len = hl;
+    if (!r->head.chunked && r->head.content_length <= 0)
+        return 0;
+    return pin_head(c, r, base, hl);
 }
 
 /* Runs one exchange; returns true to keep the connection. *clean is cleared when the client
