@@ -113,10 +113,11 @@ static int64_t mono_ns(void)
 }
 
 #if CORIO_TSAN
-void __tsan_ignore_reads_begin(void);
-void __tsan_ignore_reads_end(void);
-#define SEQ_READ_BEGIN() __tsan_ignore_reads_begin()
-#define SEQ_READ_END() __tsan_ignore_reads_end()
+/* The dynamic annotations every ThreadSanitizer runtime (gcc's and clang's) exports. */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+#define SEQ_READ_BEGIN() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define SEQ_READ_END() AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
 #else
 #define SEQ_READ_BEGIN() ((void)0)
 #define SEQ_READ_END() ((void)0)
